@@ -1,0 +1,44 @@
+"""personalize-sdk: storefront personalisation inside your own Python backend.
+
+from personalize_sdk import Personalizer, Page
+
+pz = Personalizer.from_file("personalize.toml")
+pz.track(visitor_id, "Product Viewed", {"product_id": "sku-1", "price": 120.0})
+pz.segments(visitor_id)
+"""
+
+from ._exceptions import ConfigError, InvalidEvent, PersonalizeError, StoreUnavailable
+from .config import Config, SegmentDefinition, Settings
+from .intent import IntentExplanation, IntentFactor
+from .memory_store import MemoryStore
+from .page import Page
+from .personalizer import Explanation, Personalizer
+from .profile import Cart, CartItem, Profile, PurchaseHistory, Session
+from .store import Store
+from .widget import Widget
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Cart",
+    "CartItem",
+    "Config",
+    "ConfigError",
+    "Explanation",
+    "IntentExplanation",
+    "IntentFactor",
+    "InvalidEvent",
+    "MemoryStore",
+    "Page",
+    "PersonalizeError",
+    "Personalizer",
+    "Profile",
+    "PurchaseHistory",
+    "SegmentDefinition",
+    "Session",
+    "Settings",
+    "Store",
+    "StoreUnavailable",
+    "Widget",
+    "__version__",
+]

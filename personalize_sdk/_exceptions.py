@@ -1,0 +1,43 @@
+"""Every error the SDK raises, one family.
+
+    PersonalizeError
+    ├── InvalidEvent       an event or identify call failed validation (names the field)
+    ├── ConfigError        a config file or value is invalid (names the file, section and field)
+    └── StoreUnavailable   the profile store cannot be reached
+
+Third-party errors are mapped to these at the edge where they happen, so callers catch one family.
+"""
+
+from __future__ import annotations
+
+
+class PersonalizeError(Exception):
+    """Base class of every error raised by personalize-sdk."""
+
+
+class InvalidEvent(PersonalizeError, ValueError):
+    """An event, its properties or an identify call is invalid.
+
+    `field` is the dotted path of the offending value (``"properties.price"``) and `kind` a short
+    stable name of the problem (``"not_finite"``), used to count and log bad events by kind.
+    """
+
+    def __init__(self, message: str, *, field: str = "", kind: str = "invalid") -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.kind = kind
+
+
+class ConfigError(PersonalizeError, ValueError):
+    """The configuration is invalid. The message names the file, the section and the field."""
+
+    def __init__(self, message: str, *, source: str = "", field: str = "") -> None:
+        where = " ".join(part for part in (source, field) if part)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.message = message
+        self.source = source
+        self.field = field
+
+
+class StoreUnavailable(PersonalizeError):
+    """The profile store cannot be reached (raised in strict mode, otherwise degraded around)."""

@@ -1,0 +1,42 @@
+"""Time-decayed affinity scores in log form.
+
+A score `s` that halves every `half_life` seconds is stored as ``v = log2(s) + t / half_life``,
+the value it had at its last update time `t`. Then ``s(now) = 2 ** (v - now / half_life)`` for
+any later `now`, so decay needs no per-key timestamp and no rewrite of the other keys; adding
+weight `w` at time `t` is ``v' = log2(s(t) + w) + t / half_life``; and merging two profiles adds
+scores exactly (``log2(2**a + 2**b)``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+_log2 = math.log2
+
+
+def add(stored: float | None, weight: float, at: float, half_life: float) -> float:
+    """The stored form after adding `weight` at time `at` to a key whose stored form is `stored`."""
+    phase = at / half_life
+    if stored is None:
+        return _log2(weight) + phase
+    return _log2(2.0 ** (stored - phase) + weight) + phase
+
+
+def score(stored: float, now: float, half_life: float) -> float:
+    """The decayed score at `now` of a key whose stored form is `stored`."""
+    exponent = stored - now / half_life
+    return 2.0**exponent if exponent < 1000 else math.inf
+
+
+def combine(a: float, b: float) -> float:
+    """Stored form of the sum of two scores (used when merging profiles)."""
+    high, low = (a, b) if a >= b else (b, a)
+    return high + _log2(1.0 + 2.0 ** (low - high))
+
+
+def scores(stored: Mapping[str, float], now: float, half_life: float) -> dict[str, float]:
+    """All keys' decayed scores at `now`, highest first."""
+    phase = now / half_life
+    decayed = {key: 2.0 ** min(value - phase, 1000.0) for key, value in stored.items()}
+    return dict(sorted(decayed.items(), key=lambda item: item[1], reverse=True))

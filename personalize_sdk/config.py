@@ -1,0 +1,224 @@
+"""Configuration: one `Config` value, loaded from TOML or built in code, validated once.
+
+```toml
+[settings]
+recently_viewed_limit = 20
+affinity_half_life_days = 7
+
+[[segments]]
+name = "gold_india"
+description = "Gold tier shoppers in India and Sri Lanka"
+condition = { "traits.tier" = "gold", "traits.country" = { "$in" = ["IN", "LK"] } }
+```
+
+Every problem is a `ConfigError` naming the file, the section and the field.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ._exceptions import ConfigError
+from .conditions import compile_condition
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_:\-]{0,99}$")
+
+
+def _number(
+    minimum: float, *, integer: bool = False
+) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        wanted = int if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, wanted):
+            kind = "an integer" if integer else "a number"
+            raise ConfigError(f"expected {kind}, got {value!r}", field=attribute.name)
+        if not math.isfinite(value) or value < minimum:
+            raise ConfigError(
+                f"must be a finite number >= {minimum:g}, got {value!r}", field=attribute.name
+            )
+
+    return check
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """Tunable thresholds of profiles and built-in segments, with their documented defaults."""
+
+    recently_viewed_limit: int = attrs.field(default=20, validator=_number(1, integer=True))
+    affinity_half_life_days: float = attrs.field(default=7.0, validator=_number(0.01))
+    affinity_threshold: float = attrs.field(default=3.0, validator=_number(0))
+    """Decayed score from which a shopper is `brand_affine:<b>` / `category_affine:<c>`."""
+    session_timeout_minutes: float = attrs.field(default=30.0, validator=_number(1))
+    product_dwell_cap_seconds: float = attrs.field(default=600.0, validator=_number(1))
+    """Longest time one product page counts for (a tab left open is not interest)."""
+    order_history_limit: int = attrs.field(default=50, validator=_number(1, integer=True))
+    cart_limit: int = attrs.field(default=100, validator=_number(1, integer=True))
+    buyer_intent_threshold: float = attrs.field(default=0.5, validator=_number(0))
+    high_value_total: float = attrs.field(default=500.0, validator=_number(0))
+    """Lifetime spend from which a buyer is `high_value`."""
+    at_risk_days: float = attrs.field(default=90.0, validator=_number(1))
+    dormant_days: float = attrs.field(default=180.0, validator=_number(1))
+    cart_abandon_minutes: float = attrs.field(default=30.0, validator=_number(1))
+    browse_abandon_minutes: float = attrs.field(default=30.0, validator=_number(1))
+    abandon_window_days: float = attrs.field(default=7.0, validator=_number(1))
+    """An abandoned cart or browse counts as such for this long, then it is history."""
+    segment_cache_ttl_seconds: float = attrs.field(default=60.0, validator=_number(0))
+    max_profiles: int = attrs.field(default=100_000, validator=_number(1, integer=True))
+    """Profiles kept by the embedded `MemoryStore` before the least recently used are evicted."""
+
+    @property
+    def half_life(self) -> float:
+        return self.affinity_half_life_days * 86_400.0
+
+    @property
+    def session_timeout(self) -> float:
+        return self.session_timeout_minutes * 60.0
+
+
+@attrs.frozen
+class SegmentDefinition:
+    """A custom segment: a name and a targeting condition over the profile view."""
+
+    name: str
+    condition: Mapping[str, Any]
+    matches: Callable[[Mapping[str, Any]], bool] = attrs.field(repr=False, eq=False)
+    description: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Config:
+    settings: Settings = Settings()
+    segments: tuple[SegmentDefinition, ...] = ()
+    source: str = "<defaults>"
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Config:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise ConfigError(f"cannot read: {error.strerror or error}", source=str(path)) from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise ConfigError(f"not valid TOML: {error}", source=str(path)) from None
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> Config:
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"expected a mapping, got {type(data).__name__}", source=source)
+        unknown = sorted(set(data) - _SECTIONS)
+        if unknown:
+            raise ConfigError(
+                f"unknown section {unknown[0]!r} (known: {sorted(_SECTIONS)})",
+                source=source,
+                field=unknown[0],
+            )
+        settings = _load_settings(data.get("settings", {}), source)
+        segments = _load_segments(data.get("segments", []), source)
+        return cls(settings=settings, segments=segments, source=source)
+
+
+_SECTIONS = frozenset({"settings", "segments"})
+_SETTING_NAMES = frozenset(field.name for field in attrs.fields(Settings))
+BUILTIN_SEGMENTS = frozenset(
+    {
+        "browser",
+        "buyer_intent",
+        "new_visitor",
+        "returning",
+        "first_time_buyer",
+        "repeat_buyer",
+        "high_value",
+        "at_risk",
+        "dormant",
+        "cart_abandoner",
+        "browse_abandoner",
+    }
+)
+
+
+def load_config(config: Config | Mapping[str, Any] | str | Path | None) -> Config:
+    """Accept what `Personalizer(config=...)` takes: a Config, a mapping, a TOML path or None."""
+    if config is None:
+        return Config()
+    if isinstance(config, Config):
+        return config
+    if isinstance(config, (str, Path)):
+        return Config.from_file(config)
+    if isinstance(config, Mapping):
+        return Config.from_dict(config)
+    raise ConfigError(f"expected a Config, mapping or path, got {type(config).__name__}")
+
+
+def _load_settings(raw: Any, source: str) -> Settings:
+    if not isinstance(raw, Mapping):
+        raise ConfigError("expected a table", source=source, field="settings")
+    unknown = sorted(set(raw) - _SETTING_NAMES)
+    if unknown:
+        raise ConfigError(
+            f"unknown setting (known: {sorted(_SETTING_NAMES)})",
+            source=source,
+            field=f"settings.{unknown[0]}",
+        )
+    try:
+        return Settings(**raw)
+    except ConfigError as error:
+        raise ConfigError(error.message, source=source, field=f"settings.{error.field}") from None
+
+
+def _load_segments(raw: Any, source: str) -> tuple[SegmentDefinition, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(
+            "expected an array of tables ([[segments]])", source=source, field="segments"
+        )
+    seen: set[str] = set()
+    segments = []
+    for index, entry in enumerate(raw):
+        where = f"segments[{index}]"
+        if not isinstance(entry, Mapping):
+            raise ConfigError("expected a table", source=source, field=where)
+        name = entry.get("name")
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ConfigError(
+                f"name must be 1-100 lower-case letters, digits, '_', ':' or '-', got {name!r}",
+                source=source,
+                field=f"{where}.name",
+            )
+        where = f"segment {name!r}"
+        if name in BUILTIN_SEGMENTS or name.startswith(("brand_affine:", "category_affine:")):
+            raise ConfigError(
+                "name is taken by a built-in segment", source=source, field=f"{where}.name"
+            )
+        if name in seen:
+            raise ConfigError("defined twice", source=source, field=f"{where}.name")
+        seen.add(name)
+        unknown = sorted(set(entry) - {"name", "condition", "description"})
+        if unknown:
+            raise ConfigError("unknown field", source=source, field=f"{where}.{unknown[0]}")
+        condition = entry.get("condition")
+        if not isinstance(condition, Mapping):
+            raise ConfigError(
+                "condition must be a table", source=source, field=f"{where}.condition"
+            )
+        try:
+            matches = compile_condition(condition)
+        except ConfigError as error:
+            field = f"{where}.condition" + (f".{error.field}" if error.field else "")
+            raise ConfigError(error.message, source=source, field=field) from None
+        description = entry.get("description", "")
+        if not isinstance(description, str):
+            raise ConfigError("expected text", source=source, field=f"{where}.description")
+        segments.append(SegmentDefinition(name, dict(condition), matches, description))
+    return tuple(segments)

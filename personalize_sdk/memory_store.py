@@ -1,0 +1,82 @@
+"""`MemoryStore`: the embedded default. One process, no services, bounded memory.
+
+Profiles live in an LRU map capped at `max_profiles` (default 100,000; about 1.5 KB each for a
+typical shopper, see benchmarks/). The least recently used profile is evicted first. One lock
+makes `update` atomic across threads; it is held only for the reducer call, never across I/O.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from .profile import Profile
+from .store import Change
+
+DEFAULT_MAX_PROFILES = 100_000
+
+
+class MemoryStore:
+    def __init__(
+        self, *, max_profiles: int = DEFAULT_MAX_PROFILES, max_links: int | None = None
+    ) -> None:
+        if max_profiles < 1:
+            raise ValueError("max_profiles must be at least 1")
+        self.max_profiles = max_profiles
+        self.max_links = max_links if max_links is not None else 2 * max_profiles
+        self._profiles: OrderedDict[str, Profile] = OrderedDict()
+        self._links: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+        self.evictions = 0
+
+    def __len__(self) -> int:
+        return len(self._profiles)
+
+    def load(self, key: str) -> Profile | None:
+        return self._profiles.get(key)
+
+    def update(self, key: str, change: Change, *args: Any) -> Profile:
+        profiles = self._profiles
+        with self._lock:
+            profile = change(profiles.get(key), *args)
+            profiles[key] = profile
+            profiles.move_to_end(key)
+            if len(profiles) > self.max_profiles:
+                profiles.popitem(last=False)
+                self.evictions += 1
+        return profile
+
+    def pop(self, key: str) -> Profile | None:
+        with self._lock:
+            return self._profiles.pop(key, None)
+
+    def resolve(self, visitor_id: str) -> str | None:
+        return self._links.get(visitor_id)
+
+    def link(self, visitor_id: str, user_id: str) -> None:
+        links = self._links
+        with self._lock:
+            links[visitor_id] = user_id
+            links.move_to_end(visitor_id)
+            if len(links) > self.max_links:
+                links.popitem(last=False)
+
+    def unlink(self, visitor_id: str) -> None:
+        with self._lock:
+            self._links.pop(visitor_id, None)
+
+    def unlink_user(self, user_id: str) -> list[str]:
+        with self._lock:
+            visitors = [v for v, u in self._links.items() if u == user_id]
+            for visitor_id in visitors:
+                del self._links[visitor_id]
+        return visitors
+
+    def flush(self) -> None:
+        """Nothing is buffered: every update is visible when `update` returns."""
+
+    def close(self) -> None:
+        with self._lock:
+            self._profiles.clear()
+            self._links.clear()

@@ -1,0 +1,25 @@
+"""`Widget`: one rendered storefront widget, as safe HTML and as JSON-ready data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from markupsafe import Markup
+
+
+@attrs.frozen(kw_only=True)
+class Widget:
+    kind: str
+    """One of the widget kinds ("hello_bar", "side_coupon", "exit_intent", ...)."""
+    campaign_id: str
+    variant: str
+    slot: str
+    html: Markup
+    """Escaped, ready-to-insert markup; implements `__html__` for template engines."""
+    data: Mapping[str, Any] = attrs.field(factory=dict)
+    """JSON-ready form for headless front ends."""
+
+    def __html__(self) -> str:
+        return str(self.html)
