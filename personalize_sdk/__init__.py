@@ -8,6 +8,7 @@ pz.segments(visitor_id)
 """
 
 from ._exceptions import ConfigError, InvalidEvent, PersonalizeError, StoreUnavailable
+from ._validation import EventLimits
 from .config import Config, SegmentDefinition, Settings
 from .intent import IntentExplanation, IntentFactor
 from .memory_store import MemoryStore
@@ -24,6 +25,7 @@ __all__ = [
     "CartItem",
     "Config",
     "ConfigError",
+    "EventLimits",
     "Explanation",
     "IntentExplanation",
     "IntentFactor",

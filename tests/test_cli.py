@@ -28,8 +28,10 @@ def test_demo_shows_a_repeated_login_does_not_double_count(capsys):
     main(["demo"])
     out = capsys.readouterr().out
     blocks = out.split("\n\n")
-    first, again = (next(b for b in blocks if marker in b)
-                    for marker in ("Comes back and signs in", "Signs in again"))
+    first, again = (
+        next(b for b in blocks if marker in b)
+        for marker in ("Comes back and signs in", "Signs in again")
+    )
     strip = lambda block: block.split("\n", 1)[1].replace("51 minutes", "50 minutes")  # noqa: E731
     assert strip(first) == strip(again)
 
@@ -42,13 +44,13 @@ def test_check_accepts_a_good_config_and_names_the_problem_in_a_bad_one(tmp_path
     bad = tmp_path / "bad.toml"
     bad.write_text("[settings]\ndormant_days = -1\n")
     assert main(["check", str(bad)]) == 1
-    assert f"{bad} settings.dormant_days: must be a finite number >= 1" in \
-        capsys.readouterr().err
+    assert f"{bad} settings.dormant_days: must be a finite number >= 1" in capsys.readouterr().err
 
 
 def test_the_console_script_is_installed():
     script = Path(sys.executable).parent / "personalize"
     assert shutil.which(str(script)), "the `personalize` console script is not installed"
-    result = subprocess.run([str(script), "demo"], capture_output=True, text=True, timeout=60,
-                            check=True)
+    result = subprocess.run(
+        [str(script), "demo"], capture_output=True, text=True, timeout=60, check=True
+    )
     assert "one shopper's journey" in result.stdout

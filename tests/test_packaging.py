@@ -26,7 +26,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
-        check=True, capture_output=True, timeout=300,
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     [built] = out.glob("personalize_sdk-*.whl")
     return built
@@ -41,39 +43,78 @@ def test_the_wheel_contains_package_integrations_types_and_entry_point(wheel):
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "personalize = personalize_sdk.cli:main" in text
-    metadata = zipfile.ZipFile(wheel).read(
-        next(n for n in names if n.endswith("METADATA"))).decode()
-    requires = {line.split(":", 1)[1].strip().split(" ")[0].split(">")[0].split(";")[0]
-                for line in metadata.splitlines() if line.startswith("Requires-Dist:")
-                and "extra ==" not in line}
+    metadata = (
+        zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
+    )
+    requires = {
+        line.split(":", 1)[1].strip().split(" ")[0].split(">")[0].split(";")[0]
+        for line in metadata.splitlines()
+        if line.startswith("Requires-Dist:") and "extra ==" not in line
+    }
     assert requires == {"attrs", "cachetools", "httpx", "jinja2", "msgpack", "tomli"}
-    extras = {line.split(":", 1)[1].strip() for line in metadata.splitlines()
-              if line.startswith("Provides-Extra:")}
+    extras = {
+        line.split(":", 1)[1].strip()
+        for line in metadata.splitlines()
+        if line.startswith("Provides-Extra:")
+    }
     assert extras == {"starlette", "django", "flask", "redis", "all", "dev"}
 
 
 def test_the_wheel_installs_and_runs_in_a_fresh_virtualenv(wheel, tmp_path):
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
-                   timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
+    )
     python = venv / "bin" / "python"
-    target = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path("
-                             "'purelib'))"], check=True, capture_output=True, text=True,
-                            timeout=60).stdout.strip()
+    target = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.strip()
     # Install the wheel alone into the fresh venv; its dependencies come from this test run's
     # environment through PYTHONPATH (no .pth processing there, so the editable install of
     # this checkout stays invisible and the wheel's own copy is what gets imported).
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--target", target, str(wheel)], check=True, capture_output=True,
-                   timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            target,
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     deps = sysconfig.get_path("purelib")
     env = {**os.environ, "PYTHONPATH": deps}
-    code = ("import personalize_sdk, personalize_sdk.integrations as i; "
-            "print(personalize_sdk.__file__); print(i.__file__)")
-    out = subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True,
-                         cwd=tmp_path, timeout=60, env=env).stdout.split()
+    code = (
+        "import personalize_sdk, personalize_sdk.integrations as i; "
+        "print(personalize_sdk.__file__); print(i.__file__)"
+    )
+    out = subprocess.run(
+        [str(python), "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        env=env,
+    ).stdout.split()
     assert all(str(venv) in path for path in out)
-    demo = subprocess.run([str(python), "-m", "personalize_sdk.cli", "demo"], check=True,
-                          capture_output=True, text=True, cwd=tmp_path, timeout=60,
-                          env=env).stdout
+    demo = subprocess.run(
+        [str(python), "-m", "personalize_sdk.cli", "demo"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        env=env,
+    ).stdout
     assert "cart_abandoner" in demo

@@ -8,10 +8,28 @@ import personalize_sdk
 from personalize_sdk import Personalizer, Widget
 
 EXPORTED = {
-    "Cart", "CartItem", "Config", "ConfigError", "Explanation", "IntentExplanation",
-    "IntentFactor", "InvalidEvent", "MemoryStore", "Page", "PersonalizeError", "Personalizer",
-    "Profile", "PurchaseHistory", "SegmentDefinition", "Session", "Settings", "Store",
-    "StoreUnavailable", "Widget", "__version__",
+    "Cart",
+    "CartItem",
+    "Config",
+    "ConfigError",
+    "EventLimits",
+    "Explanation",
+    "IntentExplanation",
+    "IntentFactor",
+    "InvalidEvent",
+    "MemoryStore",
+    "Page",
+    "PersonalizeError",
+    "Personalizer",
+    "Profile",
+    "PurchaseHistory",
+    "SegmentDefinition",
+    "Session",
+    "Settings",
+    "Store",
+    "StoreUnavailable",
+    "Widget",
+    "__version__",
 }
 
 
@@ -44,8 +62,13 @@ def test_widget_inserts_as_safe_markup_in_autoescaping_templates():
     from jinja2 import Environment
     from markupsafe import Markup, escape
 
-    widget = Widget(kind="hello_bar", campaign_id="c", variant="a", slot="top",
-                    html=Markup("<div>Hi &amp; welcome</div>"))
+    widget = Widget(
+        kind="hello_bar",
+        campaign_id="c",
+        variant="a",
+        slot="top",
+        html=Markup("<div>Hi &amp; welcome</div>"),
+    )
     assert widget.__html__() == "<div>Hi &amp; welcome</div>"
     assert escape(widget) == "<div>Hi &amp; welcome</div>"
     template = Environment(autoescape=True).from_string("{{ w }}|{{ raw }}")
