@@ -25,7 +25,10 @@ def to_epoch(value: object, field: str = "timestamp") -> float:
             kind="bad_timestamp",
         )
     if isinstance(value, (int, float)):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:
+            seconds = math.inf
     elif isinstance(value, datetime):
         seconds = _from_datetime(value)
     elif isinstance(value, str):

@@ -64,7 +64,8 @@ def validate_event(
         raise InvalidEvent(
             f"expected a mapping, got {type(properties).__name__}", field="properties", kind="type"
         )
-    size = len(name) + _walk_mapping(properties, "properties", 1, limits, _FIELD_RULES)
+    size = _walk_mapping(properties, "properties", 1, limits, _FIELD_RULES)
+    size += len(name) if name.isascii() else _check_unicode(name, "event")
     if context is not None:
         if not isinstance(context, Mapping):
             raise InvalidEvent(
@@ -144,8 +145,10 @@ def _walk_mapping(
     max_string = limits.max_string_length
     for key, value in mapping.items():
         # Fast checks first; the slow path finds the exact problem (or accepts Unicode keys).
-        if type(key) is not str or not 0 < len(key) <= max_key or not key.isascii():
-            _check_key(key, path, max_key)
+        if type(key) is str and 0 < len(key) <= max_key and key.isascii() and key.isprintable():
+            size += len(key)
+        else:
+            size += _check_key(key, path, max_key)
         if rules is not None and value is not None:
             rule = rules.get(key)
             if rule is not None:
@@ -153,18 +156,18 @@ def _walk_mapping(
         # The common scalars inline: this loop runs for every property of every event.
         kind = type(value)
         if kind is str:
-            if len(value) > max_string or not value.isascii():
-                size += len(key) + 6 + _check_text(value, f"{path}.{key}", max_string)
+            if len(value) <= max_string and value.isascii() and value.isprintable():
+                size += len(value) + 6
             else:
-                size += len(key) + len(value) + 6
+                size += 6 + _check_text(value, f"{path}.{key}", max_string)
         elif kind is float:
             if value - value != 0.0:  # NaN and +/-inf, cheaper than math.isfinite here
                 raise InvalidEvent(
                     f"{value!r} is not a finite number", field=f"{path}.{key}", kind="not_finite"
                 )
-            size += len(key) + 28
+            size += 28
         else:
-            size += len(key) + 4 + _walk_value(value, path, key, depth, limits)
+            size += 4 + _walk_value(value, path, key, depth, limits)
     return size
 
 
@@ -220,7 +223,7 @@ def _walk_product(item: object, path: str, depth: int, limits: EventLimits) -> i
     return _walk_mapping(item, path, depth, limits, _FIELD_RULES)
 
 
-def _check_key(key: object, path: str, max_key: int) -> None:
+def _check_key(key: object, path: str, max_key: int) -> int:
     if type(key) is not str:
         raise InvalidEvent(
             f"keys must be str, got {type(key).__name__}", field=f"{path}.{key!r}", kind="type"
@@ -229,16 +232,22 @@ def _check_key(key: object, path: str, max_key: int) -> None:
         raise InvalidEvent(
             f"keys must be 1..{max_key} characters", field=f"{path}.{key[:40]}", kind="bad_key"
         )
-    _check_unicode(key, f"{path}.{key[:40]}")
+    return _check_text(key, f"{path}.{key[:40]}", max_key)
 
 
 def _check_text(text: str, field: str, max_length: int) -> int:
-    """Length check and UTF-8 check of a string value; returns its UTF-8 size."""
+    """Length and UTF-8 checks of a string; returns a bound on its size in JSON.
+
+    The size estimates of the walk must never be below half the JSON size, so that measuring
+    exactly only past half the limit is safe: printable text is within that (only quotes and
+    backslashes double), control characters are escaped as six bytes each.
+    """
     if len(text) > max_length:
         raise InvalidEvent(
             f"string of {len(text)} characters, over {max_length}", field=field, kind="too_long"
         )
-    return len(text) if text.isascii() else _check_unicode(text, field)
+    size = len(text) if text.isascii() else _check_unicode(text, field)
+    return size if text.isprintable() else 6 * size
 
 
 def _check_unicode(text: str, field: str) -> int:
@@ -252,7 +261,15 @@ def _check_unicode(text: str, field: str) -> int:
 
 def _exact_size(name: str, properties: Mapping[str, Any], context: Mapping[str, Any] | None) -> int:
     body = {"event": name, "properties": properties, "context": context}
-    return len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=_as_json)
+    return len(text.encode("utf-8"))
+
+
+def _as_json(value: object) -> object:
+    """Mappings other than dict (already validated) serialize as objects."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 _Rule = Callable[[Any, str, str, EventLimits], None]

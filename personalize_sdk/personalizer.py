@@ -234,7 +234,8 @@ class Personalizer:
         self._invalidate(*(f"u:{u}" for u in users), *(f"v:{v}" for v in visitors))
 
     def stats(self) -> dict[str, int]:
-        """Counters since start: events, identifies, rejected events by kind, internal errors."""
+        """Counters since start: identifies, rejected calls by kind (`invalid.<kind>`) and internal
+        faults (`errors.<call>.<store|internal>`)."""
         with self._stats_lock:
             return dict(self._counts)
 
