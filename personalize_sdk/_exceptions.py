@@ -23,9 +23,21 @@ class InvalidEvent(PersonalizeError, ValueError):
     """
 
     def __init__(self, message: str, *, field: str = "", kind: str = "invalid") -> None:
-        super().__init__(f"{field}: {message}" if field else message)
+        super().__init__(message)
+        self.message = message
         self.field = field
         self.kind = kind
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+    def within(self, parent: object) -> InvalidEvent:
+        """Prefix `field` with the enclosing key or index, as the error leaves nested data.
+
+        Validation builds field paths only on the way out of a failure, never on the hot path.
+        """
+        self.field = f"{parent}.{self.field}" if self.field else str(parent)
+        return self
 
 
 class ConfigError(PersonalizeError, ValueError):

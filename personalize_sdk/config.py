@@ -78,13 +78,13 @@ class Settings:
     max_profiles: int = attrs.field(default=100_000, validator=_number(1, integer=True))
     """Profiles kept by the embedded `MemoryStore` before the least recently used are evicted."""
 
-    @property
-    def half_life(self) -> float:
-        return self.affinity_half_life_days * 86_400.0
+    # Derived in seconds once, because the reducer reads them on every event.
+    half_life: float = attrs.field(init=False, repr=False, eq=False)
+    session_timeout: float = attrs.field(init=False, repr=False, eq=False)
 
-    @property
-    def session_timeout(self) -> float:
-        return self.session_timeout_minutes * 60.0
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "half_life", self.affinity_half_life_days * 86_400.0)
+        object.__setattr__(self, "session_timeout", self.session_timeout_minutes * 60.0)
 
 
 @attrs.frozen
@@ -131,7 +131,7 @@ class Config:
 
 
 _SECTIONS = frozenset({"settings", "segments"})
-_SETTING_NAMES = frozenset(field.name for field in attrs.fields(Settings))
+_SETTING_NAMES = frozenset(field.name for field in attrs.fields(Settings) if field.init)
 BUILTIN_SEGMENTS = frozenset(
     {
         "browser",

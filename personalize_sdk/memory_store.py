@@ -1,6 +1,6 @@
 """`MemoryStore`: the embedded default. One process, no services, bounded memory.
 
-Profiles live in an LRU map capped at `max_profiles` (default 100,000; about 1.5 KB each for a
+Profiles live in an LRU map capped at `max_profiles` (default 100,000; under 3 KB each for a
 typical shopper, see benchmarks/). The least recently used profile is evicted first. One lock
 makes `update` atomic across threads; it is held only for the reducer call, never across I/O.
 """

@@ -3,21 +3,26 @@
 Time is the event's timestamp, never the wall clock, so replays give the same profile. Every
 rule is a small function in `_HANDLERS`, keyed by event name; the rules shared by all events
 (session, counters, funnel stage, de-duplication) run first, in `reduce`.
+
+This runs on every `track()`, so the new profile is built the cheap way: `reduce` copies the
+old profile's and session's fields into two lists (`p` and `s`), the rules overwrite the
+entries they change (indexed by the `_P_*` / `_S_*` constants), and each list becomes the new
+immutable value once. The input profile is never modified.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 
-from . import affinity
 from . import events as ev
 from .config import Settings
 from .events import Event
-from .profile import FUNNEL_STAGES, Cart, CartItem, Profile, PurchaseHistory, Session, replace
+from .profile import FUNNEL_STAGES, Cart, CartItem, Profile, PurchaseHistory, Session
 
 MAX_COUNTERS = 100
 """Distinct event names counted per profile; names past it are not counted (bounded profile)."""
@@ -57,17 +62,40 @@ _EVENT_PAGES: Mapping[str, str] = {
 _EVENT_STAGES: Mapping[str, int] = {ev.PRODUCT_ADDED: _STAGE["cart"]}
 
 _intern = sys.intern
-Changes = dict[str, Any]
+_log2 = math.log2
+_new_tuple = tuple.__new__
+
+_p = Profile._fields.index
+_P_SESSIONS, _P_SESSION, _P_RECENTLY_VIEWED = _p("sessions"), _p("session"), _p("recently_viewed")
+_P_FIRST_SEEN, _P_LAST_SEEN, _P_COUNTERS = _p("first_seen"), _p("last_seen"), _p("counters")
+_P_CATEGORY_AFFINITY, _P_BRAND_AFFINITY = _p("category_affinity"), _p("brand_affinity")
+_P_ORDERS, _P_CART, _P_MESSAGE_IDS = _p("orders"), _p("cart"), _p("message_ids")
+_P_LAST_PRODUCT_VIEW_AT, _P_LAST_CART_ADD_AT = _p("last_product_view_at"), _p("last_cart_add_at")
+_s = Session._fields.index
+_S_LAST_AT, _S_EVENTS, _S_PRODUCTS_VIEWED = _s("last_at"), _s("events"), _s("products_viewed")
+_S_PRODUCT_SECONDS, _S_PRICE_MIN, _S_PRICE_MAX = (
+    _s("product_seconds"),
+    _s("price_min"),
+    _s("price_max"),
+)
+_S_DEEPEST_STAGE, _S_PAGE_TYPE, _S_CATEGORY_VIEWS = (
+    _s("deepest_stage"),
+    _s("page_type"),
+    _s("category_views"),
+)
+del _p, _s
+
+Draft = list[Any]
+"""A profile or session being built: its fields in order, overwritten by the rules."""
 
 
 def reduce(profile: Profile, event: Event, settings: Settings) -> Profile:
     """Fold `event` into `profile`; returns `profile` itself when the event is a replay."""
+    p: Draft = list(profile)
     if event.caller_message_id:
         if event.message_id in profile.message_ids:
             return profile
-        message_ids = (event.message_id, *profile.message_ids[: MAX_MESSAGE_IDS - 1])
-    else:
-        message_ids = profile.message_ids
+        p[_P_MESSAGE_IDS] = (event.message_id, *profile.message_ids[: MAX_MESSAGE_IDS - 1])
     ts = event.timestamp
     name = event.name
     props = event.properties
@@ -75,53 +103,48 @@ def reduce(profile: Profile, event: Event, settings: Settings) -> Profile:
     if name in counters or len(counters) < MAX_COUNTERS:
         counters = dict(counters)
         counters[name] = counters.get(name, 0) + 1
+        p[_P_COUNTERS] = counters
     first_seen = profile.first_seen
+    if first_seen is None or ts < first_seen:
+        p[_P_FIRST_SEEN] = ts
     last_seen = profile.last_seen
-    changes: Changes = {
-        "counters": counters,
-        "message_ids": message_ids,
-        "first_seen": ts if first_seen is None or ts < first_seen else first_seen,
-        "last_seen": ts if last_seen is None or ts > last_seen else last_seen,
-    }
+    if last_seen is None or ts > last_seen:
+        p[_P_LAST_SEEN] = ts
+
     session = profile.session
     if session is None or ts - session.last_at > settings.session_timeout:
-        session = Session(started_at=ts, last_at=ts)
-        changes["sessions"] = profile.sessions + 1
-        session_changes: Changes = {"events": 1}
-    else:
-        session_changes = _continue_session(session, ts, settings)
+        session = Session(started_at=ts, last_at=ts, events=0)
+        p[_P_SESSIONS] = profile.sessions + 1
+    s: Draft = list(session)
+    s[_S_EVENTS] = session.events + 1
+    dwell = ts - session.last_at
+    if dwell > 0:
+        s[_S_LAST_AT] = ts
+        if session.page_type == "product":
+            s[_S_PRODUCT_SECONDS] = session.product_seconds + min(
+                dwell, settings.product_dwell_cap_seconds
+            )
     page_type = _EVENT_PAGES.get(name)
     if page_type is None and name == ev.PAGE_VIEWED:
         raw = props.get("page_type") or props.get("type")
         page_type = raw.lower()[:40] if isinstance(raw, str) else "other"
     stage = _EVENT_STAGES.get(name, 0)
     if page_type is not None:
-        session_changes["page_type"] = page_type
+        s[_S_PAGE_TYPE] = page_type
         stage = max(stage, PAGE_STAGES.get(page_type, 0))
     if stage > session.deepest_stage:
-        session_changes["deepest_stage"] = stage
+        s[_S_DEEPEST_STAGE] = stage
+
     handler = _HANDLERS.get(name)
     if handler is not None:
-        handler(changes, session_changes, profile, session, props, ts, settings)
-    changes["session"] = replace(session, session_changes)
-    return replace(profile, changes)
-
-
-def _continue_session(session: Session, ts: float, settings: Settings) -> Changes:
-    changes: Changes = {"events": session.events + 1}
-    dwell = ts - session.last_at
-    if dwell > 0:
-        changes["last_at"] = ts
-        if session.page_type == "product":
-            changes["product_seconds"] = session.product_seconds + min(
-                dwell, settings.product_dwell_cap_seconds
-            )
-    return changes
+        handler(p, s, profile, session, props, ts, settings)
+    p[_P_SESSION] = _new_tuple(Session, s)
+    return _new_tuple(Profile, p)
 
 
 def _product_viewed(
-    changes: Changes,
-    session_changes: Changes,
+    p: Draft,
+    s: Draft,
     profile: Profile,
     session: Session,
     props: Mapping[str, Any],
@@ -131,43 +154,40 @@ def _product_viewed(
     product_id = _product_id(props)
     if product_id is None:
         return
-    changes["recently_viewed"] = _push_front(
+    p[_P_RECENTLY_VIEWED] = _push_front(
         profile.recently_viewed, product_id, settings.recently_viewed_limit
     )
-    changes["last_product_view_at"] = ts
-    session_changes["products_viewed"] = _push_front(
-        session.products_viewed, product_id, MAX_SESSION_PRODUCTS
-    )
+    p[_P_LAST_PRODUCT_VIEW_AT] = ts
+    s[_S_PRODUCTS_VIEWED] = _push_front(session.products_viewed, product_id, MAX_SESSION_PRODUCTS)
     price = props.get("price")
     if price is not None:
-        price_min, price_max = session.price_min, session.price_max
-        if price_min is None or price < price_min:
-            session_changes["price_min"] = price
-        if price_max is None or price > price_max:
-            session_changes["price_max"] = price
+        if session.price_min is None or price < session.price_min:
+            s[_S_PRICE_MIN] = price
+        if session.price_max is None or price > session.price_max:
+            s[_S_PRICE_MAX] = price
     category = _key(props.get("category"))
     if category is not None:
         category_views = dict(session.category_views)
         category_views[category] = category_views.get(category, 0) + 1
-        session_changes["category_views"] = category_views
-    _add_affinity(changes, profile, category, _key(props.get("brand")), WEIGHT_VIEW, ts, settings)
+        s[_S_CATEGORY_VIEWS] = category_views
+    _add_affinity(p, profile, category, _key(props.get("brand")), WEIGHT_VIEW, ts, settings)
 
 
 def _product_list_viewed(
-    changes: Changes,
-    session_changes: Changes,
+    p: Draft,
+    s: Draft,
     profile: Profile,
     session: Session,
     props: Mapping[str, Any],
     ts: float,
     settings: Settings,
 ) -> None:
-    _add_affinity(changes, profile, _key(props.get("category")), None, WEIGHT_LIST, ts, settings)
+    _add_affinity(p, profile, _key(props.get("category")), None, WEIGHT_LIST, ts, settings)
 
 
 def _product_added(
-    changes: Changes,
-    session_changes: Changes,
+    p: Draft,
+    s: Draft,
     profile: Profile,
     session: Session,
     props: Mapping[str, Any],
@@ -191,22 +211,16 @@ def _product_added(
     else:
         items.append(_cart_item(props, product_id, quantity))
         del items[: -settings.cart_limit]
-    changes["cart"] = Cart(tuple(items), _currency(props, profile.cart), ts)
-    changes["last_cart_add_at"] = ts
+    p[_P_CART] = Cart(tuple(items), _currency(props, profile.cart), ts)
+    p[_P_LAST_CART_ADD_AT] = ts
     _add_affinity(
-        changes,
-        profile,
-        _key(props.get("category")),
-        _key(props.get("brand")),
-        WEIGHT_ADD,
-        ts,
-        settings,
+        p, profile, _key(props.get("category")), _key(props.get("brand")), WEIGHT_ADD, ts, settings
     )
 
 
 def _product_removed(
-    changes: Changes,
-    session_changes: Changes,
+    p: Draft,
+    s: Draft,
     profile: Profile,
     session: Session,
     props: Mapping[str, Any],
@@ -225,12 +239,12 @@ def _product_removed(
                 items.append(attrs.evolve(item, quantity=left))
         else:
             items.append(item)
-    changes["cart"] = Cart(tuple(items), profile.cart.currency if items else None, ts)
+    p[_P_CART] = Cart(tuple(items), profile.cart.currency if items else None, ts)
 
 
 def _cart_snapshot(
-    changes: Changes,
-    session_changes: Changes,
+    p: Draft,
+    s: Draft,
     profile: Profile,
     session: Session,
     props: Mapping[str, Any],
@@ -247,12 +261,12 @@ def _cart_snapshot(
         if product_id is not None:
             items.append(_cart_item(product, product_id, product.get("quantity") or 1))
     if tuple(items) != profile.cart.items:
-        changes["cart"] = Cart(tuple(items), _currency(props, profile.cart) if items else None, ts)
+        p[_P_CART] = Cart(tuple(items), _currency(props, profile.cart) if items else None, ts)
 
 
 def _order_completed(
-    changes: Changes,
-    session_changes: Changes,
+    p: Draft,
+    s: Draft,
     profile: Profile,
     session: Session,
     props: Mapping[str, Any],
@@ -281,10 +295,8 @@ def _order_completed(
         product_id = _product_id(product)
         if product_id is not None:
             product_ids = _push_front(product_ids, product_id, limit)
-        _add_affinity(
-            changes, profile, category, _key(product.get("brand")), WEIGHT_ORDER, ts, settings
-        )
-    changes["orders"] = PurchaseHistory(
+        _add_affinity(p, profile, category, _key(product.get("brand")), WEIGHT_ORDER, ts, settings)
+    p[_P_ORDERS] = PurchaseHistory(
         count=orders.count + 1,
         total=orders.total + total,
         first_at=ts if orders.first_at is None else min(orders.first_at, ts),
@@ -295,10 +307,10 @@ def _order_completed(
         if order_id is None
         else (order_id, *orders.order_ids[: limit - 1]),
     )
-    changes["cart"] = Cart(updated_at=ts)
+    p[_P_CART] = Cart(updated_at=ts)
 
 
-Handler = Callable[[Changes, Changes, Profile, Session, Mapping[str, Any], float, Settings], None]
+Handler = Callable[[Draft, Draft, Profile, Session, Mapping[str, Any], float, Settings], None]
 _HANDLERS: Mapping[str, Handler] = {
     ev.PRODUCT_VIEWED: _product_viewed,
     ev.PRODUCT_LIST_VIEWED: _product_list_viewed,
@@ -313,7 +325,7 @@ _HANDLERS: Mapping[str, Handler] = {
 
 
 def _add_affinity(
-    changes: Changes,
+    p: Draft,
     profile: Profile,
     category: str | None,
     brand: str | None,
@@ -321,17 +333,21 @@ def _add_affinity(
     ts: float,
     settings: Settings,
 ) -> None:
-    half_life = settings.half_life
-    if category is not None:
-        scores = changes.get("category_affinity")
-        if scores is None:
-            scores = changes["category_affinity"] = dict(profile.category_affinity)
-        scores[category] = affinity.add(scores.get(category), weight, ts, half_life)
-    if brand is not None:
-        scores = changes.get("brand_affinity")
-        if scores is None:
-            scores = changes["brand_affinity"] = dict(profile.brand_affinity)
-        scores[brand] = affinity.add(scores.get(brand), weight, ts, half_life)
+    """Add `weight` to both affinities (`affinity.add`, inlined: this runs for most events)."""
+    phase = ts / settings.half_life
+    for index, key, current in (
+        (_P_CATEGORY_AFFINITY, category, profile.category_affinity),
+        (_P_BRAND_AFFINITY, brand, profile.brand_affinity),
+    ):
+        if key is None:
+            continue
+        scores = p[index]
+        if scores is current:  # copy once per event, then add to the copy
+            scores = p[index] = dict(current)
+        old = scores.get(key)
+        scores[key] = (
+            _log2(weight) if old is None else _log2(2.0 ** (old - phase) + weight)
+        ) + phase
 
 
 def _product_id(props: Mapping[str, Any]) -> str | None:

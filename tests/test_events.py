@@ -12,7 +12,6 @@ import math
 import re
 from typing import Any
 
-import attrs
 import pytest
 
 from personalize_sdk import InvalidEvent, PersonalizeError, Personalizer, Profile
@@ -128,7 +127,7 @@ def test_event_is_a_frozen_value() -> None:
     assert event.context is None
     assert event.caller_message_id is False
     assert event == Event(VISITOR, ev.CART_VIEWED, {}, T0, "m-1")
-    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         event.name = ev.ORDER_COMPLETED  # type: ignore[misc]
     with pytest.raises((AttributeError, TypeError)):
         event.extra = 1  # type: ignore[attr-defined]
@@ -149,7 +148,7 @@ BAD_TRACKS = [
     pytest.param({"event": "Product\nViewed"}, "event", "bad_name", id="event-newline"),
     pytest.param({"properties": ["sku-1"]}, "properties", "type", id="properties-list"),
     pytest.param({"properties": {**VIEW, 1: "x"}}, "properties.1", "type", id="key-int"),
-    pytest.param({"properties": {**VIEW, "": "x"}}, "properties.", "bad_key", id="key-empty"),
+    pytest.param({"properties": {**VIEW, "": "x"}}, "properties.''", "bad_key", id="key-empty"),
     pytest.param(
         {"properties": {**VIEW, "k" * 256: 1}}, "properties." + "k" * 40, "bad_key", id="key-256"
     ),

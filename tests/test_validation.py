@@ -351,7 +351,7 @@ def test_nested_keys_must_be_str() -> None:
 @pytest.mark.parametrize(
     ("key", "field"),
     [
-        pytest.param("", "properties.", id="empty"),
+        pytest.param("", "properties.''", id="empty"),
         pytest.param("k" * 256, "properties." + "k" * 40, id="256-chars"),
         pytest.param("\u00e9" * 256, "properties." + "\u00e9" * 40, id="256-non-ascii"),
     ],
@@ -830,7 +830,7 @@ def test_context_must_be_a_mapping(context: object) -> None:
 
 
 def test_context_is_validated_like_properties() -> None:
-    rejected("context.", "bad_key", context={"": 1})
+    rejected("context.''", "bad_key", context={"": 1})
     rejected("context.7", "type", context={7: 1})
     rejected("context.ua.\ud800", "bad_unicode", context={"ua": {"\ud800": 1}})
     rejected("context.n", "out_of_range", context={"n": 2**64})
@@ -1125,7 +1125,7 @@ def test_traits_must_be_a_mapping(traits: object) -> None:
         ({"location": {"latitude": math.nan}}, "traits.location.latitude", "not_finite"),
         ({"score": math.inf}, "traits.score", "not_finite"),
         ({"tier": {"gold"}}, "traits.tier", "type"),
-        ({"": 1}, "traits.", "bad_key"),
+        ({"": 1}, "traits.''", "bad_key"),
         ({"n": 2**64}, "traits.n", "out_of_range"),
         ({"bio": "x" * 8193}, "traits.bio", "too_long"),
         ({"nick": "\ud800"}, "traits.nick", "bad_unicode"),

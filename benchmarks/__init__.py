@@ -1,0 +1,10 @@
+"""Reproducible performance harness: `python -m benchmarks [track|segments|memory ...]`.
+
+Each benchmark prints its figures, its targets and whether they are met; none asserts anything.
+See README.md for what each one measures and how.
+"""
+
+from __future__ import annotations
+
+BENCHMARKS: tuple[str, ...] = ("track", "segments", "memory")
+"""Benchmark module names, in the order `python -m benchmarks` runs them."""

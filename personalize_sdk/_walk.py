@@ -1,0 +1,192 @@
+"""The JSON walk: one pass over event data that checks every value and bounds its JSON size.
+
+It runs on every `track()`, so it is written for speed:
+- keys repeat endlessly ("product_id", "price"), so a key is checked once and remembered with
+  its type rule and size (bounded caches);
+- the common values (text, numbers) and the common type rules are checked inline;
+- field paths are never formatted on the way in: an `InvalidEvent` collects its path on the way
+  out (`InvalidEvent.within`).
+
+The size returned is an upper bound of the JSON size (UTF-8, compact separators): a string
+counts six bytes per UTF-8 byte, the most JSON escaping can make of one. Callers measure
+exactly only when the bound exceeds their limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._exceptions import InvalidEvent
+from ._property_rules import PROPERTY_RULES, FieldRule
+
+if TYPE_CHECKING:
+    from ._validation import EventLimits
+
+_TEXT, _ID, _AMOUNT = FieldRule.TEXT, FieldRule.ID, FieldRule.AMOUNT
+_PRODUCTS = FieldRule.PRODUCTS
+
+_KeyEntry = tuple["FieldRule | None", int, int]
+"""(type rule or None, length in characters, bound on JSON size)"""
+
+_MAX_CACHED_KEYS = 4096
+_RULED_KEYS: dict[str, _KeyEntry] = {}
+_PLAIN_KEYS: dict[str, _KeyEntry] = {}
+_SCALARS = (int, float, str, bool, type(None))
+_INT_RANGE = range(-(2**63), 2**63)
+
+
+def walk_mapping(
+    mapping: Mapping[Any, Any], depth: int, limits: EventLimits, ruled: bool = False
+) -> int:
+    """Check every key and value of `mapping` (at nesting `depth`); return its JSON size bound.
+
+    With `ruled`, the e-commerce property rules apply to the names they know, and a `products`
+    list has each of its items checked by the same rules.
+    """
+    if depth > limits.max_depth:
+        raise InvalidEvent(f"nested deeper than {limits.max_depth} levels", kind="too_deep")
+    size = 2
+    max_key = limits.max_key_length
+    max_string = limits.max_string_length
+    keys = _RULED_KEYS if ruled else _PLAIN_KEYS
+    for key, value in mapping.items():
+        entry = keys.get(key)
+        if entry is None:
+            entry = _admit_key(key, keys, ruled)
+        rule, length, key_size = entry
+        if length > max_key:
+            raise InvalidEvent(
+                f"keys must be 1..{max_key} characters", field=key[:40], kind="bad_key"
+            )
+        kind = type(value)
+        try:
+            if rule is not None and value is not None:
+                if rule is _TEXT:
+                    if kind is not str:
+                        raise InvalidEvent(f"expected str, got {kind.__name__}", kind="type")
+                elif rule is _AMOUNT:
+                    if (kind is not float and kind is not int) or value < 0:
+                        raise _bad_amount(value)
+                elif rule is _ID:
+                    if kind is str:
+                        if not 0 < len(value) <= limits.max_id_length:
+                            raise InvalidEvent(
+                                f"must be 1..{limits.max_id_length} characters", kind="bad_id"
+                            )
+                    elif kind is not int:
+                        raise InvalidEvent(f"expected str, got {kind.__name__}", kind="type")
+                else:
+                    _check_rare_rule(rule, value)
+            if kind is str:
+                if len(value) <= max_string and value.isascii():
+                    size += key_size + 6 * len(value) + 8
+                else:
+                    size += key_size + 8 + text_size(value, max_string)
+            elif kind is float:
+                if value - value != 0.0:  # NaN and +/-inf, cheaper than math.isfinite here
+                    raise InvalidEvent(f"{value!r} is not a finite number", kind="not_finite")
+                size += key_size + 28
+            elif kind is int:
+                if value not in _INT_RANGE:
+                    raise InvalidEvent("integer outside the 64-bit range", kind="out_of_range")
+                size += key_size + 24
+            else:
+                size += key_size + 4 + _walk_value(value, depth, limits, rule is _PRODUCTS)
+        except InvalidEvent as error:
+            raise error.within(key) from None
+    return size
+
+
+def _walk_value(value: Any, depth: int, limits: EventLimits, products: bool) -> int:
+    kind = type(value)
+    if kind is str:
+        return text_size(value, limits.max_string_length) + 2
+    if kind is float:
+        if value - value != 0.0:
+            raise InvalidEvent(f"{value!r} is not a finite number", kind="not_finite")
+        return 24
+    if kind is int:
+        if value not in _INT_RANGE:
+            raise InvalidEvent("integer outside the 64-bit range", kind="out_of_range")
+        return 20
+    if kind is bool or value is None:
+        return 5
+    if kind is list or kind is tuple:
+        if depth + 1 > limits.max_depth:
+            raise InvalidEvent(f"nested deeper than {limits.max_depth} levels", kind="too_deep")
+        size = 2
+        for index, item in enumerate(value):
+            try:
+                if not products:
+                    size += _walk_value(item, depth + 1, limits, False) + 1
+                elif type(item) is dict or isinstance(item, Mapping):
+                    size += walk_mapping(item, depth + 2, limits, ruled=True) + 1
+                else:
+                    raise InvalidEvent(
+                        f"expected a mapping, got {type(item).__name__}", kind="type"
+                    )
+            except InvalidEvent as error:
+                raise error.within(index) from None
+        return size
+    if kind is dict or isinstance(value, Mapping):
+        return walk_mapping(value, depth + 1, limits)
+    if isinstance(value, _SCALARS):  # subclasses of str/int/float (enums, numpy scalars ...)
+        raise InvalidEvent(f"expected a plain JSON value, got {kind.__name__}", kind="type")
+    raise InvalidEvent(f"{kind.__name__} is not a JSON value", kind="type")
+
+
+def _check_rare_rule(rule: FieldRule, value: Any) -> None:
+    kind = type(value)
+    if rule is FieldRule.QUANTITY:
+        if kind is not int or value < 0:
+            raise InvalidEvent(f"expected a non-negative int, got {value!r}", kind="type")
+    elif rule is FieldRule.CURRENCY:
+        if kind is not str or len(value) != 3 or not value.isalpha() or not value.isascii():
+            raise InvalidEvent(
+                f"expected an ISO-4217 code such as 'EUR', got {value!r}", kind="type"
+            )
+    elif rule is _PRODUCTS and kind is not list and kind is not tuple:
+        raise InvalidEvent(f"expected a list, got {kind.__name__}", kind="type")
+
+
+def _bad_amount(value: Any) -> InvalidEvent:
+    if type(value) is not float and type(value) is not int:
+        return InvalidEvent(f"expected a number, got {type(value).__name__}", kind="type")
+    return InvalidEvent(f"must not be negative, got {value!r}", kind="out_of_range")
+
+
+def _admit_key(key: object, cache: dict[str, _KeyEntry], ruled: bool) -> _KeyEntry:
+    """Check a key not seen before; remember it (with its rule and size) when valid."""
+    if type(key) is not str:
+        raise InvalidEvent(
+            f"keys must be str, got {type(key).__name__}", field=repr(key), kind="type"
+        )
+    if not key:
+        raise InvalidEvent("keys must not be empty", field="''", kind="bad_key")
+    try:
+        key_size = text_size(key, len(key))
+    except InvalidEvent as error:
+        raise error.within(key[:40]) from None
+    entry = (PROPERTY_RULES.get(key) if ruled else None, len(key), key_size)
+    if len(key) <= 255:  # longer keys are refused by any sane limit: do not fill the cache
+        if len(cache) >= _MAX_CACHED_KEYS:
+            cache.clear()
+        cache[key] = entry
+    return entry
+
+
+def text_size(text: str, max_length: int) -> int:
+    """Length and Unicode checks of a string; returns a bound on its size in JSON."""
+    if len(text) > max_length:
+        raise InvalidEvent(f"string of {len(text)} characters, over {max_length}", kind="too_long")
+    return 6 * (len(text) if text.isascii() else utf8_size(text))
+
+
+def utf8_size(text: str) -> int:
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidEvent(
+            "text is not valid Unicode (lone surrogate)", kind="bad_unicode"
+        ) from None
