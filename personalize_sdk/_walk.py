@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ._validation import EventLimits
 
 _TEXT, _ID, _AMOUNT = FieldRule.TEXT, FieldRule.ID, FieldRule.AMOUNT
-_PRODUCTS = FieldRule.PRODUCTS
+_QUANTITY, _PRODUCTS = FieldRule.QUANTITY, FieldRule.PRODUCTS
 
 _KeyEntry = tuple["FieldRule | None", int, int]
 """(type rule or None, length in characters, bound on JSON size)"""
@@ -61,24 +61,15 @@ def walk_mapping(
             )
         kind = type(value)
         try:
-            if rule is not None and value is not None:
-                if rule is _TEXT:
-                    if kind is not str:
-                        raise InvalidEvent(f"expected str, got {kind.__name__}", kind="type")
-                elif rule is _AMOUNT:
-                    if (kind is not float and kind is not int) or value < 0:
-                        raise _bad_amount(value)
-                elif rule is _ID:
-                    if kind is str:
-                        if not 0 < len(value) <= limits.max_id_length:
-                            raise InvalidEvent(
-                                f"must be 1..{limits.max_id_length} characters", kind="bad_id"
-                            )
-                    elif kind is not int:
-                        raise InvalidEvent(f"expected str, got {kind.__name__}", kind="type")
-                else:
-                    _check_rare_rule(rule, value)
+            # Each kind of value first accepts what the common rules allow, inline; anything
+            # else goes to `check_rule`, which accepts the rare valid cases or says what's wrong.
             if kind is str:
+                if not (
+                    rule is None
+                    or rule is _TEXT
+                    or (rule is _ID and 0 < len(value) <= limits.max_id_length)
+                ):
+                    check_rule(rule, value, limits)
                 if len(value) <= max_string and value.isascii():
                     size += key_size + 6 * len(value) + 8
                 else:
@@ -86,12 +77,22 @@ def walk_mapping(
             elif kind is float:
                 if value - value != 0.0:  # NaN and +/-inf, cheaper than math.isfinite here
                     raise InvalidEvent(f"{value!r} is not a finite number", kind="not_finite")
+                if not (rule is None or (rule is _AMOUNT and value >= 0)):
+                    check_rule(rule, value, limits)
                 size += key_size + 28
             elif kind is int:
                 if value not in _INT_RANGE:
                     raise InvalidEvent("integer outside the 64-bit range", kind="out_of_range")
+                if not (
+                    rule is None
+                    or rule is _ID
+                    or ((rule is _AMOUNT or rule is _QUANTITY) and value >= 0)
+                ):
+                    check_rule(rule, value, limits)
                 size += key_size + 24
             else:
+                if rule is not None and value is not None:
+                    check_rule(rule, value, limits)
                 size += key_size + 4 + _walk_value(value, depth, limits, rule is _PRODUCTS)
         except InvalidEvent as error:
             raise error.within(key) from None
@@ -136,9 +137,24 @@ def _walk_value(value: Any, depth: int, limits: EventLimits, products: bool) -> 
     raise InvalidEvent(f"{kind.__name__} is not a JSON value", kind="type")
 
 
-def _check_rare_rule(rule: FieldRule, value: Any) -> None:
+def check_rule(rule: FieldRule, value: Any, limits: EventLimits) -> None:
+    """Raise `InvalidEvent` unless `value` (not None) satisfies `rule`."""
     kind = type(value)
-    if rule is FieldRule.QUANTITY:
+    if rule is _TEXT:
+        if kind is not str:
+            raise InvalidEvent(f"expected str, got {kind.__name__}", kind="type")
+    elif rule is _ID:
+        if kind is str:
+            if not 0 < len(value) <= limits.max_id_length:
+                raise InvalidEvent(f"must be 1..{limits.max_id_length} characters", kind="bad_id")
+        elif kind is not int:
+            raise InvalidEvent(f"expected str, got {kind.__name__}", kind="type")
+    elif rule is _AMOUNT:
+        if kind is not int and kind is not float:
+            raise InvalidEvent(f"expected a number, got {kind.__name__}", kind="type")
+        if value < 0:
+            raise InvalidEvent(f"must not be negative, got {value!r}", kind="out_of_range")
+    elif rule is _QUANTITY:
         if kind is not int or value < 0:
             raise InvalidEvent(f"expected a non-negative int, got {value!r}", kind="type")
     elif rule is FieldRule.CURRENCY:
@@ -146,14 +162,8 @@ def _check_rare_rule(rule: FieldRule, value: Any) -> None:
             raise InvalidEvent(
                 f"expected an ISO-4217 code such as 'EUR', got {value!r}", kind="type"
             )
-    elif rule is _PRODUCTS and kind is not list and kind is not tuple:
+    elif kind is not list and kind is not tuple:  # FieldRule.PRODUCTS
         raise InvalidEvent(f"expected a list, got {kind.__name__}", kind="type")
-
-
-def _bad_amount(value: Any) -> InvalidEvent:
-    if type(value) is not float and type(value) is not int:
-        return InvalidEvent(f"expected a number, got {type(value).__name__}", kind="type")
-    return InvalidEvent(f"must not be negative, got {value!r}", kind="out_of_range")
 
 
 def _admit_key(key: object, cache: dict[str, _KeyEntry], ruled: bool) -> _KeyEntry:

@@ -335,17 +335,20 @@ def _add_affinity(
 ) -> None:
     """Add `weight` to both affinities (`affinity.add`, inlined: this runs for most events)."""
     phase = ts / settings.half_life
-    for index, key, current in (
-        (_P_CATEGORY_AFFINITY, category, profile.category_affinity),
-        (_P_BRAND_AFFINITY, brand, profile.brand_affinity),
-    ):
-        if key is None:
-            continue
-        scores = p[index]
-        if scores is current:  # copy once per event, then add to the copy
-            scores = p[index] = dict(current)
-        old = scores.get(key)
-        scores[key] = (
+    if category is not None:
+        scores = p[_P_CATEGORY_AFFINITY]
+        if scores is profile.category_affinity:  # copy once per event, then add to the copy
+            scores = p[_P_CATEGORY_AFFINITY] = dict(scores)
+        old = scores.get(category)
+        scores[category] = (
+            _log2(weight) if old is None else _log2(2.0 ** (old - phase) + weight)
+        ) + phase
+    if brand is not None:
+        scores = p[_P_BRAND_AFFINITY]
+        if scores is profile.brand_affinity:
+            scores = p[_P_BRAND_AFFINITY] = dict(scores)
+        old = scores.get(brand)
+        scores[brand] = (
             _log2(weight) if old is None else _log2(2.0 ** (old - phase) + weight)
         ) + phase
 

@@ -1241,3 +1241,34 @@ def test_valid_json_properties_are_always_accepted(properties: dict[str, Any]) -
     event = validate(properties)
     assert event.properties == properties
     assert event.timestamp == T0
+
+
+# Every (rule, value) pair, against a plain reference of each rule: the walk checks the common
+# pairs inline and the rest in `check_rule`, so both paths must agree with the reference.
+RULE_REFERENCE: dict[str, Any] = {
+    "category": lambda v: type(v) is str,
+    "product_id": lambda v: type(v) is int or (type(v) is str and 0 < len(v) <= 255),
+    "price": lambda v: type(v) in (int, float) and v >= 0,
+    "quantity": lambda v: type(v) is int and v >= 0,
+    "currency": lambda v: type(v) is str and len(v) == 3 and v.isascii() and v.isalpha(),
+    "products": lambda v: type(v) in (list, tuple) and all(type(i) is dict for i in v),
+}
+RULE_VALUES = ["x", "", "x" * 256, "EUR", "eur", "EURO", "E1R", 0, 5, -1, 1.5, -1.5, 0.0, True,
+               False, [], [{"a": 1}], [1], {}, {"a": 1}]
+
+
+@pytest.mark.parametrize("field", sorted(RULE_REFERENCE))
+@pytest.mark.parametrize("value", RULE_VALUES, ids=repr)
+def test_every_rule_and_value_kind_agree_with_the_reference(field: str, value: object) -> None:
+    expected = RULE_REFERENCE[field](value)
+    for properties, path in (({field: value}, f"properties.{field}"),
+                             ({"products": [{field: value}]}, f"properties.products.0.{field}")):
+        if field == "products" and path.startswith("properties.products.0"):
+            continue  # products inside products is not a spec shape
+        try:
+            validate(properties)
+        except InvalidEvent as error:
+            assert not expected, f"{value!r} rejected for {field}: {error}"
+            assert error.field.startswith(path), error.field
+        else:
+            assert expected, f"{value!r} accepted for {field}"
