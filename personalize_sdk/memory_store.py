@@ -38,13 +38,17 @@ class MemoryStore:
 
     def update(self, key: str, change: Change, *args: Any) -> Profile:
         profiles = self._profiles
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             profile = change(profiles.get(key), *args)
             profiles[key] = profile
             profiles.move_to_end(key)
             if len(profiles) > self.max_profiles:
                 profiles.popitem(last=False)
                 self.evictions += 1
+        finally:
+            lock.release()
         return profile
 
     def pop(self, key: str) -> Profile | None:
