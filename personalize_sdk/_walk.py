@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ._validation import EventLimits
 
 _TEXT, _ID, _AMOUNT = FieldRule.TEXT, FieldRule.ID, FieldRule.AMOUNT
-_QUANTITY, _PRODUCTS = FieldRule.QUANTITY, FieldRule.PRODUCTS
+_QUANTITY, _CURRENCY, _PRODUCTS = FieldRule.QUANTITY, FieldRule.CURRENCY, FieldRule.PRODUCTS
 
 _KeyEntry = tuple["FieldRule | None", int, int]
 """(type rule or None, length in characters, bound on JSON size)"""
@@ -68,6 +68,12 @@ def walk_mapping(
                     rule is None
                     or rule is _TEXT
                     or (rule is _ID and 0 < len(value) <= limits.max_id_length)
+                    or (
+                        rule is _CURRENCY
+                        and len(value) == 3
+                        and value.isalpha()
+                        and value.isascii()
+                    )
                 ):
                     check_rule(rule, value, limits)
                 if len(value) <= max_string and value.isascii():
@@ -157,7 +163,7 @@ def check_rule(rule: FieldRule, value: Any, limits: EventLimits) -> None:
     elif rule is _QUANTITY:
         if kind is not int or value < 0:
             raise InvalidEvent(f"expected a non-negative int, got {value!r}", kind="type")
-    elif rule is FieldRule.CURRENCY:
+    elif rule is _CURRENCY:
         if kind is not str or len(value) != 3 or not value.isalpha() or not value.isascii():
             raise InvalidEvent(
                 f"expected an ISO-4217 code such as 'EUR', got {value!r}", kind="type"
