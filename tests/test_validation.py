@@ -1253,16 +1253,38 @@ RULE_REFERENCE: dict[str, Any] = {
     "currency": lambda v: type(v) is str and len(v) == 3 and v.isascii() and v.isalpha(),
     "products": lambda v: type(v) in (list, tuple) and all(type(i) is dict for i in v),
 }
-RULE_VALUES = ["x", "", "x" * 256, "EUR", "eur", "EURO", "E1R", 0, 5, -1, 1.5, -1.5, 0.0, True,
-               False, [], [{"a": 1}], [1], {}, {"a": 1}]
+RULE_VALUES = [
+    "x",
+    "",
+    "x" * 256,
+    "EUR",
+    "eur",
+    "EURO",
+    "E1R",
+    0,
+    5,
+    -1,
+    1.5,
+    -1.5,
+    0.0,
+    True,
+    False,
+    [],
+    [{"a": 1}],
+    [1],
+    {},
+    {"a": 1},
+]
 
 
 @pytest.mark.parametrize("field", sorted(RULE_REFERENCE))
 @pytest.mark.parametrize("value", RULE_VALUES, ids=repr)
 def test_every_rule_and_value_kind_agree_with_the_reference(field: str, value: object) -> None:
     expected = RULE_REFERENCE[field](value)
-    for properties, path in (({field: value}, f"properties.{field}"),
-                             ({"products": [{field: value}]}, f"properties.products.0.{field}")):
+    for properties, path in (
+        ({field: value}, f"properties.{field}"),
+        ({"products": [{field: value}]}, f"properties.products.0.{field}"),
+    ):
         if field == "products" and path.startswith("properties.products.0"):
             continue  # products inside products is not a spec shape
         try:
