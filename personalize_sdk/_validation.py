@@ -48,9 +48,19 @@ def validate_event(
     context: object,
     now: float,
     limits: EventLimits = DEFAULT_LIMITS,
+    user_id: object = None,
 ) -> Event:
-    """Return a validated `Event` or raise `InvalidEvent` naming the offending field."""
-    check_id(visitor_id, "visitor_id", limits)
+    """Return a validated `Event` or raise `InvalidEvent` naming the offending field.
+
+    `visitor_id` may be None when a `user_id` is given. A timestamp later than `now` is taken
+    as `now`: other machines' clocks drift, and a future time would stall every recency rule.
+    """
+    if user_id is not None:
+        check_id(user_id, "user_id", limits)
+        if visitor_id is not None:
+            check_id(visitor_id, "visitor_id", limits)
+    else:
+        check_id(visitor_id, "visitor_id", limits)
     if type(name) is not str:
         raise InvalidEvent(f"expected str, got {type(name).__name__}", field="event", kind="type")
     if not name or len(name) > limits.max_name_length or not name.isprintable():
@@ -92,8 +102,10 @@ def validate_event(
         check_id(message_id, "message_id", limits)
     else:
         message_id = new_message_id()
-    ts = now if timestamp is None else to_epoch(timestamp)
-    return _new_tuple(Event, (visitor_id, name, properties, ts, message_id, context, supplied))
+    ts = now if timestamp is None else min(to_epoch(timestamp), now)
+    return _new_tuple(
+        Event, (visitor_id, name, properties, ts, message_id, context, supplied, user_id)
+    )
 
 
 def validate_traits(traits: object, limits: EventLimits = DEFAULT_LIMITS) -> Mapping[str, Any]:

@@ -3,8 +3,9 @@
 A score `s` that halves every `half_life` seconds is stored as ``v = log2(s) + t / half_life``,
 the value it had at its last update time `t`. Then ``s(now) = 2 ** (v - now / half_life)`` for
 any later `now`, so decay needs no per-key timestamp and no rewrite of the other keys; adding
-weight `w` at time `t` is ``v' = log2(s(t) + w) + t / half_life``; and merging two profiles adds
-scores exactly (``log2(2**a + 2**b)``).
+weight `w` at time `t` is ``v' = log2(s(t) + w) + t / half_life`` (the reducer does this inline,
+on the hot path); and merging two profiles adds scores exactly (``log2(2**a + 2**b)``). Stored
+values order keys as their scores do, at any time.
 """
 
 from __future__ import annotations
@@ -13,14 +14,6 @@ import math
 from collections.abc import Mapping
 
 _log2 = math.log2
-
-
-def add(stored: float | None, weight: float, at: float, half_life: float) -> float:
-    """The stored form after adding `weight` at time `at` to a key whose stored form is `stored`."""
-    phase = at / half_life
-    if stored is None:
-        return _log2(weight) + phase
-    return _log2(2.0 ** (stored - phase) + weight) + phase
 
 
 def score(stored: float, now: float, half_life: float) -> float:
@@ -33,6 +26,16 @@ def combine(a: float, b: float) -> float:
     """Stored form of the sum of two scores (used when merging profiles)."""
     high, low = (a, b) if a >= b else (b, a)
     return high + _log2(1.0 + 2.0 ** (low - high))
+
+
+def strongest(stored: dict[str, float], limit: int) -> dict[str, float]:
+    """`stored` itself if it has at most `limit` keys, else its `limit` strongest keys.
+
+    Stored values order keys exactly as their scores do at any one time, so no time is needed.
+    """
+    if len(stored) <= limit:
+        return stored
+    return dict(sorted(stored.items(), key=lambda item: item[1], reverse=True)[:limit])
 
 
 def scores(stored: Mapping[str, float], now: float, half_life: float) -> dict[str, float]:

@@ -27,6 +27,7 @@ import attrs
 
 from ._exceptions import ConfigError
 from .conditions import compile_condition
+from .segments import BUILTIN_RULES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -132,21 +133,6 @@ class Config:
 
 _SECTIONS = frozenset({"settings", "segments"})
 _SETTING_NAMES = frozenset(field.name for field in attrs.fields(Settings) if field.init)
-BUILTIN_SEGMENTS = frozenset(
-    {
-        "browser",
-        "buyer_intent",
-        "new_visitor",
-        "returning",
-        "first_time_buyer",
-        "repeat_buyer",
-        "high_value",
-        "at_risk",
-        "dormant",
-        "cart_abandoner",
-        "browse_abandoner",
-    }
-)
 
 
 def load_config(config: Config | Mapping[str, Any] | str | Path | None) -> Config:
@@ -197,7 +183,7 @@ def _load_segments(raw: Any, source: str) -> tuple[SegmentDefinition, ...]:
                 field=f"{where}.name",
             )
         where = f"segment {name!r}"
-        if name in BUILTIN_SEGMENTS or name.startswith(("brand_affine:", "category_affine:")):
+        if name in BUILTIN_RULES or name.startswith(("brand_affine:", "category_affine:")):
             raise ConfigError(
                 "name is taken by a built-in segment", source=source, field=f"{where}.name"
             )

@@ -66,7 +66,7 @@ class Event(NamedTuple):
     quarter as much (0.15 vs 0.58 us measured here). Immutable all the same.
     """
 
-    visitor_id: str
+    visitor_id: str | None
     name: str
     properties: Mapping[str, Any]
     timestamp: float
@@ -74,3 +74,5 @@ class Event(NamedTuple):
     context: Mapping[str, Any] | None = None
     # True when the caller supplied message_id: only those can repeat and need de-duplication.
     caller_message_id: bool = False
+    user_id: str | None = None
+    """The customer the event was tracked for, when the caller named one."""

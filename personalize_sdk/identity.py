@@ -1,8 +1,8 @@
 """Merging an anonymous visitor's profile into a customer's (E2): pure and idempotent.
 
-`merge(customer, visitor)` folds the visitor's history into the customer profile and records the
-visitor id in `aliases`; merging the same visitor again returns the customer unchanged, so a
-repeated `identify()` never double counts.
+`merge(customer, visitor)` folds the visitor's history into the customer profile, records the
+visitor id in `aliases` and the visitor profile's `origin` in `merged`; merging the same visitor
+profile again returns the customer unchanged, so a repeated `identify()` never double counts.
 """
 
 from __future__ import annotations
@@ -11,23 +11,31 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import affinity
+from ._exceptions import InvalidEvent
 from .config import Settings
 from .profile import Cart, Profile, PurchaseHistory
+from .reducer import MAX_AFFINITY_KEYS, MAX_COUNTERS, MAX_MESSAGE_IDS
 
 MAX_ALIASES = 100
+MAX_TRAITS = 200
 
 
 def merge(customer: Profile, visitor: Profile, settings: Settings) -> Profile:
-    """The customer profile with the anonymous `visitor` profile folded in."""
-    visitor_id = visitor.visitor_id
-    if visitor_id is None or visitor_id in customer.aliases or visitor is customer:
+    """The customer profile with the anonymous `visitor` profile folded in (once)."""
+    mark = visitor.origin or visitor.visitor_id
+    if visitor is customer or mark is None or mark in customer.merged:
         return customer
+    visitor_id = visitor.visitor_id
     # The more recently active profile's ordering wins for recency lists and session.
     visitor_newer = (visitor.last_seen or 0.0) >= (customer.last_seen or 0.0)
     recent, older = (visitor, customer) if visitor_newer else (customer, visitor)
+    aliases = customer.aliases
+    if visitor_id is not None:
+        aliases = _union((visitor_id,), visitor.aliases, aliases)[:MAX_ALIASES]
     return customer._replace(
-        visitor_id=visitor_id,
-        aliases=_union((visitor_id,), visitor.aliases, customer.aliases)[:MAX_ALIASES],
+        visitor_id=visitor_id or customer.visitor_id,
+        aliases=aliases,
+        merged=_union((mark,), visitor.merged, customer.merged)[:MAX_ALIASES],
         traits={**visitor.traits, **customer.traits},
         first_seen=_min(customer.first_seen, visitor.first_seen),
         last_seen=_max(customer.last_seen, visitor.last_seen),
@@ -43,7 +51,7 @@ def merge(customer: Profile, visitor: Profile, settings: Settings) -> Profile:
         counters=_add_counts(customer.counters, visitor.counters),
         last_product_view_at=_max(customer.last_product_view_at, visitor.last_product_view_at),
         last_cart_add_at=_max(customer.last_cart_add_at, visitor.last_cart_add_at),
-        message_ids=_union(customer.message_ids, visitor.message_ids)[:20],
+        message_ids=_union(customer.message_ids, visitor.message_ids)[:MAX_MESSAGE_IDS],
     )
 
 
@@ -52,16 +60,28 @@ def _merge_orders(a: PurchaseHistory, b: PurchaseHistory, limit: int) -> Purchas
         return a
     if not a.count:
         return b
+    # An order both profiles saw (tracked in the browser and by a server-side webhook) counts once.
+    known = dict(a.recent_orders)
+    twice = [(order_id, total) for order_id, total in b.recent_orders if order_id in known]
     newer, older = (b, a) if (b.last_at or 0) >= (a.last_at or 0) else (a, b)
     return PurchaseHistory(
-        count=a.count + b.count,
-        total=a.total + b.total,
+        count=a.count + b.count - len(twice),
+        total=max(a.total + b.total - sum(total for _, total in twice), 0.0),
         first_at=_min(a.first_at, b.first_at),
         last_at=_max(a.last_at, b.last_at),
         categories=_union(newer.categories, older.categories)[:limit],
         product_ids=_union(newer.product_ids, older.product_ids)[:limit],
-        order_ids=_union(newer.order_ids, older.order_ids)[:limit],
+        recent_orders=_union_orders(newer.recent_orders, older.recent_orders)[:limit],
     )
+
+
+def _union_orders(*parts: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
+    """Orders of all parts, in order, each order id once (its first occurrence)."""
+    seen: dict[str, float] = {}
+    for part in parts:
+        for order_id, total in part:
+            seen.setdefault(order_id, total)
+    return tuple(seen.items())
 
 
 def _merge_carts(recent: Cart, older: Cart, limit: int) -> Cart:
@@ -81,13 +101,14 @@ def _combine(a: Mapping[str, float], b: Mapping[str, float]) -> dict[str, float]
     merged = dict(a)
     for key, value in b.items():
         merged[key] = affinity.combine(merged[key], value) if key in merged else value
-    return merged
+    return affinity.strongest(merged, MAX_AFFINITY_KEYS)
 
 
 def _add_counts(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
     merged = dict(a)
     for key, value in b.items():
-        merged[key] = merged.get(key, 0) + value
+        if key in merged or len(merged) < MAX_COUNTERS:
+            merged[key] = merged.get(key, 0) + value
     return merged
 
 
@@ -104,8 +125,16 @@ def _max(a: float | None, b: float | None) -> float | None:
 
 
 def with_traits(profile: Profile, traits: Mapping[str, Any]) -> Profile:
-    """Traits merged over the existing ones; a trait set to None is removed."""
+    """Traits merged over the existing ones; a trait set to None is removed.
+
+    Raises `InvalidEvent` when the profile would hold more than `MAX_TRAITS` traits.
+    """
     if not traits:
         return profile
     merged = {**profile.traits, **traits}
-    return profile._replace(traits={k: v for k, v in merged.items() if v is not None})
+    merged = {key: value for key, value in merged.items() if value is not None}
+    if len(merged) > MAX_TRAITS:
+        raise InvalidEvent(
+            f"a profile holds at most {MAX_TRAITS} traits", field="traits", kind="too_many_traits"
+        )
+    return profile._replace(traits=merged)

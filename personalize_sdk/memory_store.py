@@ -1,8 +1,10 @@
 """`MemoryStore`: the embedded default. One process, no services, bounded memory.
 
-Profiles live in an LRU map capped at `max_profiles` (default 100,000; under 3 KB each for a
-typical shopper, see benchmarks/). The least recently used profile is evicted first. One lock
-makes `update` atomic across threads; it is held only for the reducer call, never across I/O.
+Profiles live in a map capped at `max_profiles` (default 100,000; under 3 KB each for a typical
+shopper, see benchmarks/); when it is full, the least recently *updated* profile is evicted (every
+page view tracks an event, so that is the least recently active shopper). One lock makes
+`update` and `identify` atomic across threads; it is held only for the reducer call, never
+across I/O.
 """
 
 from __future__ import annotations
@@ -36,35 +38,51 @@ class MemoryStore:
     def load(self, key: str) -> Profile | None:
         return self._profiles.get(key)
 
-    def update(self, key: str, change: Change, *args: Any) -> Profile:
-        profiles = self._profiles
+    def resolve(self, visitor_id: str) -> str | None:
+        return self._links.get(visitor_id)
+
+    def update(
+        self, visitor_id: str | None, user_id: str | None, change: Change, *args: Any
+    ) -> Profile:
         lock = self._lock
-        lock.acquire()
+        lock.acquire()  # cheaper than `with` on this, the track() path
         try:
-            profile = change(profiles.get(key), *args)
-            profiles[key] = profile
-            profiles.move_to_end(key)
-            if len(profiles) > self.max_profiles:
-                profiles.popitem(last=False)
-                self.evictions += 1
+            if user_id is None and visitor_id is not None:
+                user_id = self._links.get(visitor_id)
+            key = f"u:{user_id}" if user_id is not None else f"v:{visitor_id}"
+            profile = change(self._profiles.get(key), visitor_id, user_id, *args)
+            self._put(key, profile)
         finally:
             lock.release()
         return profile
 
-    def pop(self, key: str) -> Profile | None:
+    def identify(self, visitor_id: str, user_id: str, change: Change, *args: Any) -> Profile:
+        profiles = self._profiles
+        visitor_key = f"v:{visitor_id}"
+        key = f"u:{user_id}"
         with self._lock:
-            return self._profiles.pop(key, None)
-
-    def resolve(self, visitor_id: str) -> str | None:
-        return self._links.get(visitor_id)
-
-    def link(self, visitor_id: str, user_id: str) -> None:
-        links = self._links
-        with self._lock:
+            # Compute first, then change anything: if `change` raises, nothing is lost.
+            profile = change(profiles.get(key), profiles.get(visitor_key), *args)
+            profiles.pop(visitor_key, None)
+            self._put(key, profile)
+            links = self._links
             links[visitor_id] = user_id
             links.move_to_end(visitor_id)
             if len(links) > self.max_links:
                 links.popitem(last=False)
+        return profile
+
+    def _put(self, key: str, profile: Profile) -> None:
+        profiles = self._profiles
+        profiles[key] = profile
+        profiles.move_to_end(key)
+        if len(profiles) > self.max_profiles:
+            profiles.popitem(last=False)
+            self.evictions += 1
+
+    def pop(self, key: str) -> Profile | None:
+        with self._lock:
+            return self._profiles.pop(key, None)
 
     def unlink(self, visitor_id: str) -> None:
         with self._lock:

@@ -1,35 +1,37 @@
 """`Personalizer`: the facade that wires the pure core to a store, a clock and a config.
 
-Every call from a shop's request path goes through `_guard`: in production mode (the default) a
-bad event or an internal fault is counted, logged once per kind and answered with a safe default;
-with ``strict=True`` it raises. The embedded default (`MemoryStore`) does no I/O, so every method
-here is non-blocking and safe to call from async code; the I/O stores of later releases add
-``a``-prefixed async twins.
+Every call from a shop's request path catches its own faults: in production mode (the default)
+a bad event or an internal fault is counted in `stats()`, logged once per kind and answered with
+a safe default; with ``strict=True`` it raises. The embedded default (`MemoryStore`) does no
+I/O, so every method here is non-blocking and safe to call from async code; the I/O stores of
+later releases add ``a``-prefixed async twins.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import attrs
-from cachetools import TTLCache
 
-from ._exceptions import InvalidEvent, PersonalizeError
+from ._exceptions import InvalidEvent, PersonalizeError, StoreUnavailable
+from ._ids import new_message_id
+from ._stats import Stats
 from ._validation import DEFAULT_LIMITS, EventLimits, check_id, validate_event, validate_traits
-from .config import Config, load_config
+from .config import Config, Settings, load_config
 from .events import Event
 from .identity import merge, with_traits
 from .intent import IntentExplanation, explain_intent
 from .memory_store import MemoryStore
 from .page import Page
-from .profile import Profile
+from .profile import Profile, profile_key
 from .reducer import reduce
-from .segments import SegmentEvaluator
+from .segment_cache import SegmentCache
+from .segments import SegmentEvaluator, affinity_scores
 from .store import Store
 from .widget import Widget
 
@@ -74,14 +76,12 @@ class Personalizer:
         self.limits = limits
         self._settings = settings
         self._evaluator = SegmentEvaluator(self.config)
-        ttl = settings.segment_cache_ttl_seconds
-        self._segment_cache: TTLCache[str, tuple[Profile | None, frozenset[str]]] | None = (
-            TTLCache(maxsize=min(settings.max_profiles, 100_000), ttl=ttl, timer=self.clock)
-            if ttl > 0
-            else None
+        self._segment_cache = SegmentCache(
+            maxsize=min(settings.max_profiles, 100_000),
+            ttl=settings.segment_cache_ttl_seconds,
+            timer=self.clock,
         )
-        self._stats_lock = threading.Lock()
-        self._counts: dict[str, int] = {}
+        self._stats = Stats()
         self._closed = False
 
     @classmethod
@@ -93,22 +93,29 @@ class Personalizer:
 
     def track(
         self,
-        visitor_id: str,
+        visitor_id: str | None,
         event: str,
         properties: Mapping[str, Any] | None = None,
         *,
-        timestamp: float | str | Any = None,
+        timestamp: float | str | datetime | None = None,
         message_id: str | None = None,
         context: Mapping[str, Any] | None = None,
+        user_id: str | None = None,
     ) -> str | None:
         """Fold one event into the shopper's profile before returning; no network I/O.
+
+        The event lands on the customer `user_id` when given (server-side events such as an
+        order webhook; `visitor_id` may then be None), else on whoever `visitor_id` is: the
+        customer it was linked to by `identify`, or the anonymous visitor.
 
         Returns the event's message id, or None when the event was rejected (production mode:
         counted in `stats()` and logged once per kind; strict mode raises `InvalidEvent`).
         A caller-supplied `message_id` seen before for this shopper is accepted but not counted
-        twice.
+        twice. A `timestamp` in the future is taken as now (other machines' clocks drift).
         """
         try:
+            if self._closed:
+                raise PersonalizeError("this Personalizer is closed")
             accepted = validate_event(
                 visitor_id,
                 event,
@@ -118,12 +125,13 @@ class Personalizer:
                 context=context,
                 now=self.clock(),
                 limits=self.limits,
+                user_id=user_id,
             )
-            key, user_id = self._resolve(visitor_id)
-            self.store.update(key, _fold, accepted, user_id, self._settings)
+            self.store.update(visitor_id, user_id, _fold, accepted, self._settings)
         except Exception as error:  # noqa: BLE001 - the SDK never breaks its host
             self._failed("track", error)
             return None
+        self._stats.accepted()
         return accepted.message_id
 
     def identify(
@@ -135,73 +143,82 @@ class Personalizer:
         """Attach traits and, with a `user_id`, merge the visitor's history into the customer.
 
         After this the visitor id resolves to the customer. Calling it again is harmless: a
-        visitor is merged once. Traits set to None are removed. Returns the updated profile
-        (None if the call was rejected in production mode).
+        visitor's history is merged once. Traits set to None are removed. Returns the updated
+        profile (None if the call was rejected in production mode).
         """
         try:
+            if self._closed:
+                raise PersonalizeError("this Personalizer is closed")
             check_id(visitor_id, "visitor_id", self.limits)
             if user_id is not None:
                 check_id(user_id, "user_id", self.limits)
             traits = validate_traits(traits, self.limits)
-            store = self.store
             if user_id is None:
-                key, linked_user = self._resolve(visitor_id)
-                profile = store.update(key, _set_traits, visitor_id, linked_user, traits)
-                self._invalidate(key)
-                return profile
-            # Link first: events tracked from here on go straight to the customer, so nothing
-            # lands on the anonymous profile between taking it and merging it.
-            store.link(visitor_id, user_id)
-            visitor = store.pop(f"v:{visitor_id}")
-            key = f"u:{user_id}"
-            profile = store.update(
-                key, _merge_visitor, visitor, visitor_id, user_id, traits, self._settings
-            )
-            self._invalidate(key, f"v:{visitor_id}")
+                profile = self.store.update(visitor_id, None, _set_traits, traits)
+            else:
+                profile = self.store.identify(
+                    visitor_id,
+                    user_id,
+                    _merge_visitor,
+                    visitor_id,
+                    user_id,
+                    traits,
+                    self._settings,
+                )
+            self._segment_cache.discard(profile.key, f"v:{visitor_id}")
         except Exception as error:  # noqa: BLE001
             self._failed("identify", error)
             return None
-        self._count("identifies")
+        self._stats.count("identifies")
         return profile
 
     # -- reading ------------------------------------------------------------------------------
 
-    def profile(self, visitor_id: str) -> Profile:
-        """The shopper's profile (an empty one for an unknown visitor; nothing is stored)."""
-        key, user_id = self._resolve(visitor_id)
-        found = self.store.load(key)
-        return found if found is not None else Profile(visitor_id=visitor_id, user_id=user_id)
+    def profile(self, visitor_id: str | None = None, *, user_id: str | None = None) -> Profile:
+        """The shopper's profile (an empty one for an unknown shopper; nothing is stored)."""
+        try:
+            return self._load(visitor_id, user_id)[0]
+        except Exception as error:  # noqa: BLE001
+            self._failed("profile", error)
+            return Profile(visitor_id=visitor_id, user_id=user_id)
 
-    def segments(self, visitor_id: str) -> frozenset[str]:
+    def segments(
+        self, visitor_id: str | None = None, *, user_id: str | None = None
+    ) -> frozenset[str]:
         """The shopper's segments, cached per process until their profile changes."""
         try:
-            key, user_id = self._resolve(visitor_id)
-            profile = self.store.load(key)
-            cache = self._segment_cache
-            if cache is not None:
-                try:
-                    computed_from, found = cache[key]
-                except KeyError:
-                    pass
-                else:
-                    # A changed profile is a new object: identity is the invalidation signal.
-                    if computed_from is profile:
-                        return found
-            found = self._evaluator.evaluate(
-                profile if profile is not None else Profile(visitor_id=visitor_id, user_id=user_id),
-                self.clock(),
-            )
-            if cache is not None:
-                cache[key] = (profile, found)
+            profile, stored = self._load(visitor_id, user_id)
+            key = profile.key
+            found = self._segment_cache.get(key, stored)
+            if found is None:
+                found = self._evaluator.evaluate(profile, self.clock())
+                self._segment_cache.put(key, stored, found)
             return found
         except Exception as error:  # noqa: BLE001
             self._failed("segments", error)
             return frozenset()
 
-    def explain(self, visitor_id: str) -> Explanation:
+    def explain(self, visitor_id: str | None = None, *, user_id: str | None = None) -> Explanation:
         """Each segment with the reason the shopper is in it, and the buyer-intent factors."""
-        profile = self.profile(visitor_id)
-        return Explanation(self._evaluator.explain(profile, self.clock()), explain_intent(profile))
+        try:
+            profile = self._load(visitor_id, user_id)[0]
+            return Explanation(
+                self._evaluator.explain(profile, self.clock()), explain_intent(profile)
+            )
+        except Exception as error:  # noqa: BLE001
+            self._failed("explain", error)
+            return Explanation({}, IntentExplanation(0.0, ()))
+
+    def affinities(
+        self, visitor_id: str | None = None, *, user_id: str | None = None
+    ) -> dict[str, dict[str, float]]:
+        """Decayed category and brand affinity scores now, highest first."""
+        try:
+            profile = self._load(visitor_id, user_id)[0]
+            return affinity_scores(profile, self.clock(), self._settings)
+        except Exception as error:  # noqa: BLE001
+            self._failed("affinities", error)
+            return {"category": {}, "brand": {}}
 
     def widgets(self, visitor_id: str, page: Page, slot: str | None = None) -> list[Widget]:
         """Widgets for this shopper on this page. This release has no campaigns: always empty."""
@@ -216,33 +233,40 @@ class Personalizer:
     def forget(self, user_or_visitor_id: str) -> None:
         """Erase everything about a shopper: their profile, links and cached segments.
 
-        Given a visitor id linked to a customer, the customer is erased too.
+        The id is taken both as a user id and as a visitor id, and everything under either is
+        erased: a customer, every visitor id linked to them and every anonymous profile merged
+        into them; a visitor linked to a customer erases that customer too. Erasure errs on the
+        side of forgetting, and unlike the request-path calls it raises on a bad id or a store
+        fault: a failed erasure must not pass silently.
         """
         check_id(user_or_visitor_id, "user_or_visitor_id", self.limits)
         store = self.store
-        user_id = store.resolve(user_or_visitor_id)
+        users = {user_or_visitor_id}
+        linked = store.resolve(user_or_visitor_id)
+        if linked is not None:
+            users.add(linked)
         visitors = {user_or_visitor_id}
-        users = {user_or_visitor_id} if user_id is None else {user_id}
         for user in users:
             visitors.update(store.unlink_user(user))
             customer = store.pop(f"u:{user}")
             if customer is not None:
-                visitors.update(customer.aliases)
+                # Merged visitor ids, unless that device is now linked to someone else.
+                visitors.update(v for v in customer.aliases if store.resolve(v) is None)
         for visitor in visitors:
             store.unlink(visitor)
             store.pop(f"v:{visitor}")
-        self._invalidate(*(f"u:{u}" for u in users), *(f"v:{v}" for v in visitors))
+        self._segment_cache.discard(*(f"u:{u}" for u in users), *(f"v:{v}" for v in visitors))
 
     def stats(self) -> dict[str, int]:
-        """Counters since start: identifies, rejected calls by kind (`invalid.<kind>`) and internal
-        faults (`errors.<call>.<store|internal>`)."""
-        with self._stats_lock:
-            return dict(self._counts)
+        """Counters since start: accepted `events`, `identifies`, rejected calls by kind
+        (`invalid.<kind>`) and faults (`errors.<call>.<store|closed|internal>`)."""
+        return self._stats.snapshot()
 
     def flush(self) -> None:
         self.store.flush()
 
     def close(self) -> None:
+        """Release the store. Later calls are refused (counted, or raised in strict mode)."""
         if not self._closed:
             self._closed = True
             self.store.close()
@@ -255,26 +279,26 @@ class Personalizer:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _resolve(self, visitor_id: str) -> tuple[str, str | None]:
-        user_id = self.store.resolve(visitor_id)
-        return (f"v:{visitor_id}", None) if user_id is None else (f"u:{user_id}", user_id)
-
-    def _invalidate(self, *keys: str) -> None:
-        cache = self._segment_cache
-        if cache is not None:
-            for key in keys:
-                cache.pop(key, None)
-
-    def _count(self, name: str) -> int:
-        with self._stats_lock:
-            n = self._counts[name] = self._counts.get(name, 0) + 1
-        return n
+    def _load(self, visitor_id: str | None, user_id: str | None) -> tuple[Profile, Profile | None]:
+        """(the shopper's profile or an empty one, the stored profile or None)."""
+        if self._closed:
+            raise PersonalizeError("this Personalizer is closed")
+        if user_id is None:
+            if visitor_id is None:
+                raise InvalidEvent(
+                    "give a visitor_id or a user_id", field="visitor_id", kind="missing"
+                )
+            user_id = self.store.resolve(visitor_id)
+        stored = self.store.load(profile_key(visitor_id, user_id))
+        if stored is not None:
+            return stored, stored
+        return Profile(visitor_id=visitor_id, user_id=user_id), None
 
     def _failed(self, call: str, error: Exception) -> None:
         if self.strict:
             raise error
         if isinstance(error, InvalidEvent):
-            if self._count(f"invalid.{error.kind}") == 1:
+            if self._stats.count(f"invalid.{error.kind}") == 1:
                 logger.warning(
                     "%s: rejected (%s): %s; later rejections of this kind are only "
                     "counted in stats()",
@@ -282,28 +306,39 @@ class Personalizer:
                     error.kind,
                     error,
                 )
+            return
+        if isinstance(error, StoreUnavailable):
+            kind = "store"
+        elif self._closed:
+            kind = "closed"
         else:
-            kind = "store" if isinstance(error, PersonalizeError) else "internal"
-            if self._count(f"errors.{call}.{kind}") == 1:
-                logger.error(
-                    "%s failed; the page goes on without personalisation (logged "
-                    "once, counted in stats())",
-                    call,
-                    exc_info=error,
-                )
+            kind = "internal"
+        if self._stats.count(f"errors.{call}.{kind}") == 1:
+            logger.error(
+                "%s failed; the page goes on without personalisation (logged once, counted in "
+                "stats())",
+                call,
+                exc_info=error,
+            )
 
 
-def _fold(profile: Profile | None, event: Event, user_id: str | None, settings: Any) -> Profile:
+def _fold(
+    profile: Profile | None,
+    visitor_id: str | None,
+    user_id: str | None,
+    event: Event,
+    settings: Settings,
+) -> Profile:
     if profile is None:
-        profile = Profile(visitor_id=event.visitor_id, user_id=user_id)
+        profile = Profile(visitor_id=visitor_id, user_id=user_id, origin=event.message_id)
     return reduce(profile, event, settings)
 
 
 def _set_traits(
-    profile: Profile | None, visitor_id: str, user_id: str | None, traits: Mapping[str, Any]
+    profile: Profile | None, visitor_id: str | None, user_id: str | None, traits: Mapping[str, Any]
 ) -> Profile:
     if profile is None:
-        profile = Profile(visitor_id=visitor_id, user_id=user_id)
+        profile = Profile(visitor_id=visitor_id, user_id=user_id, origin=new_message_id())
     return with_traits(profile, traits)
 
 
@@ -313,10 +348,10 @@ def _merge_visitor(
     visitor_id: str,
     user_id: str,
     traits: Mapping[str, Any],
-    settings: Any,
+    settings: Settings,
 ) -> Profile:
     if customer is None:
-        customer = Profile(visitor_id=visitor_id, user_id=user_id)
+        customer = Profile(visitor_id=visitor_id, user_id=user_id, origin=new_message_id())
     if visitor is not None:
         customer = merge(customer, visitor, settings)
     return with_traits(customer, traits)

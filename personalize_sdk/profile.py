@@ -8,8 +8,8 @@ mapping before changing it, and empty defaults are read-only, so a profile can b
 between threads and caches.
 
 Affinities are stored in a decay-free form: for each key, ``log2(score) + t / half_life`` as of
-the last update at time ``t``. Adding weight ``w`` at time ``t`` and reading the score at ``now``
-are one `math.log2`/`2 **` each, and no per-key timestamp is needed (see `affinity.py`).
+the last update at time ``t`` (see `affinity.py`); read the decayed scores with
+`Personalizer.affinities()` or `affinity.scores()`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -33,7 +33,6 @@ FUNNEL_STAGES: tuple[str, ...] = (
 """Funnel stages in order; `Session.deepest_stage` indexes this tuple."""
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
-_T = TypeVar("_T", "Profile", "Session")
 
 
 @attrs.frozen(slots=True)
@@ -74,8 +73,14 @@ class PurchaseHistory:
     """Lower-cased categories bought, most recent first, distinct."""
     product_ids: tuple[str, ...] = ()
     """Products bought, most recent first, distinct, bounded."""
-    order_ids: tuple[str, ...] = ()
-    """Recent order ids, so a replayed `Order Completed` is not counted twice."""
+    recent_orders: tuple[tuple[str, float], ...] = ()
+    """(order id, total) of recent orders, most recent first: a replayed `Order Completed` is
+    not counted twice, a refund or cancellation can take its total back, and a merge does not
+    count an order that both profiles saw."""
+
+    @property
+    def order_ids(self) -> tuple[str, ...]:
+        return tuple(order_id for order_id, _ in self.recent_orders)
 
     @property
     def average_order_value(self) -> float:
@@ -136,7 +141,7 @@ class Profile(NamedTuple):
     session: Session | None = None
     recently_viewed: tuple[str, ...] = ()
     category_affinity: Mapping[str, float] = EMPTY
-    """Log-form scores: read them with `affinities(now)`."""
+    """Log-form scores: read them with `Personalizer.affinities()` or `affinity.scores()`."""
     brand_affinity: Mapping[str, float] = EMPTY
     orders: PurchaseHistory = PurchaseHistory()
     cart: Cart = Cart()
@@ -146,6 +151,10 @@ class Profile(NamedTuple):
     last_cart_add_at: float | None = None
     message_ids: tuple[str, ...] = ()
     """Recent caller-supplied message ids, to drop replays (generated ids never repeat)."""
+    origin: str | None = None
+    """A unique id given when the profile was created (its first event's message id)."""
+    merged: tuple[str, ...] = ()
+    """`origin` of every profile merged into this one, so merging is idempotent."""
 
     @property
     def key(self) -> str:
@@ -155,24 +164,6 @@ class Profile(NamedTuple):
     @property
     def known(self) -> bool:
         return self.user_id is not None
-
-
-_FIELD_INDEX = {
-    cls: {name: index for index, name in enumerate(cls._fields)} for cls in (Profile, Session)
-}
-_new_tuple = tuple.__new__
-
-
-def replace(value: _T, changes: Mapping[str, Any]) -> _T:
-    """A `Profile` or `Session` with `changes` applied: `_replace` at a third of its cost."""
-    if not changes:
-        return value
-    cls = type(value)
-    index = _FIELD_INDEX[cls]
-    values = list(value)
-    for name, new in changes.items():
-        values[index[name]] = new
-    return _new_tuple(cls, values)
 
 
 def profile_key(visitor_id: str | None, user_id: str | None) -> str:

@@ -28,6 +28,12 @@ MAX_COUNTERS = 100
 """Distinct event names counted per profile; names past it are not counted (bounded profile)."""
 MAX_MESSAGE_IDS = 20
 MAX_SESSION_PRODUCTS = 50
+MAX_CATEGORY_VIEWS = 50
+"""Distinct categories counted per session."""
+MAX_AFFINITY_KEYS = 50
+"""Categories (and, apart, brands) with an affinity per profile; the weakest goes first."""
+MAX_KEY_LENGTH = 100
+"""Categories and brands are cut to this many characters (they become segment names)."""
 
 # Affinity weight each event adds to the product's category and brand.
 WEIGHT_VIEW = 1.0
@@ -112,7 +118,10 @@ def reduce(profile: Profile, event: Event, settings: Settings) -> Profile:
         p[_P_LAST_SEEN] = ts
 
     session = profile.session
-    if session is None or ts - session.last_at > settings.session_timeout:
+    # An event from before the current session (delivered late) is history: it changes
+    # counters, affinities, cart and orders, but not the session's signals.
+    late = session is not None and ts < session.started_at - settings.session_timeout
+    if session is None or (not late and ts - session.last_at > settings.session_timeout):
         session = Session(started_at=ts, last_at=ts, events=0)
         p[_P_SESSIONS] = profile.sessions + 1
     s: Draft = list(session)
@@ -138,7 +147,8 @@ def reduce(profile: Profile, event: Event, settings: Settings) -> Profile:
     handler = _HANDLERS.get(name)
     if handler is not None:
         handler(p, s, profile, session, props, ts, settings)
-    p[_P_SESSION] = _new_tuple(Session, s)
+    if not late:
+        p[_P_SESSION] = _new_tuple(Session, s)
     return _new_tuple(Profile, p)
 
 
@@ -154,10 +164,17 @@ def _product_viewed(
     product_id = _product_id(props)
     if product_id is None:
         return
-    p[_P_RECENTLY_VIEWED] = _push_front(
-        profile.recently_viewed, product_id, settings.recently_viewed_limit
-    )
-    p[_P_LAST_PRODUCT_VIEW_AT] = ts
+    recently_viewed = profile.recently_viewed
+    last_view = profile.last_product_view_at
+    if last_view is None or ts >= last_view:
+        p[_P_RECENTLY_VIEWED] = _push_front(
+            recently_viewed, product_id, settings.recently_viewed_limit
+        )
+        p[_P_LAST_PRODUCT_VIEW_AT] = ts
+    elif (
+        product_id not in recently_viewed and len(recently_viewed) < settings.recently_viewed_limit
+    ):
+        p[_P_RECENTLY_VIEWED] = (*recently_viewed, product_id)  # older than all we know
     s[_S_PRODUCTS_VIEWED] = _push_front(session.products_viewed, product_id, MAX_SESSION_PRODUCTS)
     price = props.get("price")
     if price is not None:
@@ -166,7 +183,9 @@ def _product_viewed(
         if session.price_max is None or price > session.price_max:
             s[_S_PRICE_MAX] = price
     category = _key(props.get("category"))
-    if category is not None:
+    if category is not None and (
+        category in session.category_views or len(session.category_views) < MAX_CATEGORY_VIEWS
+    ):
         category_views = dict(session.category_views)
         category_views[category] = category_views.get(category, 0) + 1
         s[_S_CATEGORY_VIEWS] = category_views
@@ -195,9 +214,11 @@ def _product_added(
     settings: Settings,
 ) -> None:
     product_id = _product_id(props)
-    if product_id is None:
+    quantity = props.get("quantity")
+    if quantity is None:
+        quantity = 1
+    if product_id is None or quantity == 0:
         return
-    quantity = props.get("quantity") or 1
     items = list(profile.cart.items)
     for index, item in enumerate(items):
         if item.product_id == product_id:
@@ -211,8 +232,8 @@ def _product_added(
     else:
         items.append(_cart_item(props, product_id, quantity))
         del items[: -settings.cart_limit]
-    p[_P_CART] = Cart(tuple(items), _currency(props, profile.cart), ts)
-    p[_P_LAST_CART_ADD_AT] = ts
+    p[_P_CART] = Cart(tuple(items), _currency(props, profile.cart), _latest(profile.cart, ts))
+    p[_P_LAST_CART_ADD_AT] = max(ts, profile.last_cart_add_at or ts)
     _add_affinity(
         p, profile, _key(props.get("category")), _key(props.get("brand")), WEIGHT_ADD, ts, settings
     )
@@ -239,7 +260,9 @@ def _product_removed(
                 items.append(attrs.evolve(item, quantity=left))
         else:
             items.append(item)
-    p[_P_CART] = Cart(tuple(items), profile.cart.currency if items else None, ts)
+    p[_P_CART] = Cart(
+        tuple(items), profile.cart.currency if items else None, _latest(profile.cart, ts)
+    )
 
 
 def _cart_snapshot(
@@ -258,10 +281,17 @@ def _cart_snapshot(
     items = []
     for product in products[: settings.cart_limit]:
         product_id = _product_id(product)
-        if product_id is not None:
-            items.append(_cart_item(product, product_id, product.get("quantity") or 1))
+        quantity = product.get("quantity")
+        if quantity is None:
+            quantity = 1
+        if product_id is not None and quantity > 0:
+            items.append(_cart_item(product, product_id, quantity))
     if tuple(items) != profile.cart.items:
-        p[_P_CART] = Cart(tuple(items), _currency(props, profile.cart) if items else None, ts)
+        p[_P_CART] = Cart(
+            tuple(items),
+            _currency(props, profile.cart) if items else None,
+            _latest(profile.cart, ts),
+        )
 
 
 def _order_completed(
@@ -303,11 +333,67 @@ def _order_completed(
         last_at=ts if orders.last_at is None else max(orders.last_at, ts),
         categories=categories,
         product_ids=product_ids,
-        order_ids=orders.order_ids
+        recent_orders=orders.recent_orders
         if order_id is None
-        else (order_id, *orders.order_ids[: limit - 1]),
+        else ((order_id, float(total)), *orders.recent_orders[: limit - 1]),
     )
-    p[_P_CART] = Cart(updated_at=ts)
+    p[_P_CART] = Cart(updated_at=_latest(profile.cart, ts))
+
+
+def _order_refunded(
+    p: Draft,
+    s: Draft,
+    profile: Profile,
+    session: Session,
+    props: Mapping[str, Any],
+    ts: float,
+    settings: Settings,
+) -> None:
+    _take_back(p, profile, props, cancelled=False)
+
+
+def _order_cancelled(
+    p: Draft,
+    s: Draft,
+    profile: Profile,
+    session: Session,
+    props: Mapping[str, Any],
+    ts: float,
+    settings: Settings,
+) -> None:
+    _take_back(p, profile, props, cancelled=True)
+
+
+def _take_back(p: Draft, profile: Profile, props: Mapping[str, Any], *, cancelled: bool) -> None:
+    """Refunds and cancellations take money back from the purchase history.
+
+    The amount is the one given (`total`, else `revenue`, else `value`), or the whole order when
+    none is (found among the recent orders). A cancellation of a known order also takes back
+    its count. An amount given for an order we never saw is taken back from the total.
+    """
+    orders = profile.orders
+    order_id = props.get("order_id")
+    order_id = None if order_id is None else str(order_id)
+    recent = dict(orders.recent_orders)
+    amount = next(
+        (props[key] for key in ("total", "revenue", "value") if props.get(key) is not None),
+        recent.get(order_id) if order_id is not None else None,
+    )
+    if amount is None:
+        return
+    count = orders.count
+    if order_id in recent:
+        if cancelled:
+            del recent[order_id]
+            count = max(count - 1, 0)
+        else:
+            recent[order_id] = max(recent[order_id] - amount, 0.0)
+    p[_P_ORDERS] = attrs.evolve(
+        orders,
+        count=count,
+        total=max(orders.total - amount, 0.0),
+        recent_orders=tuple(recent.items()),
+    )
 
 
 Handler = Callable[[Draft, Draft, Profile, Session, Mapping[str, Any], float, Settings], None]
@@ -321,6 +407,8 @@ _HANDLERS: Mapping[str, Handler] = {
     ev.CART_VIEWED: _cart_snapshot,
     ev.CHECKOUT_STARTED: _cart_snapshot,
     ev.ORDER_COMPLETED: _order_completed,
+    ev.ORDER_REFUNDED: _order_refunded,
+    ev.ORDER_CANCELLED: _order_cancelled,
 }
 
 
@@ -343,6 +431,8 @@ def _add_affinity(
         scores[category] = (
             _log2(weight) if old is None else _log2(2.0 ** (old - phase) + weight)
         ) + phase
+        if old is None and len(scores) > MAX_AFFINITY_KEYS:
+            del scores[min(scores, key=scores.__getitem__)]  # the weakest goes
     if brand is not None:
         scores = p[_P_BRAND_AFFINITY]
         if scores is profile.brand_affinity:
@@ -351,6 +441,8 @@ def _add_affinity(
         scores[brand] = (
             _log2(weight) if old is None else _log2(2.0 ** (old - phase) + weight)
         ) + phase
+        if old is None and len(scores) > MAX_AFFINITY_KEYS:
+            del scores[min(scores, key=scores.__getitem__)]
 
 
 def _product_id(props: Mapping[str, Any]) -> str | None:
@@ -364,25 +456,29 @@ def _product_id(props: Mapping[str, Any]) -> str | None:
 
 
 _KEYS: dict[object, str | None] = {}
-_MAX_KEYS = 50_000
+_MAX_MEMO = 10_000
 
 
 def _key(value: object) -> str | None:
-    """Affinity key: stripped, lower-cased and interned; None for missing or non-text values.
-
-    Categories and brands repeat endlessly, so normalised keys are memoised (bounded).
-    """
+    """Category or brand key: stripped, lower-cased, cut to `MAX_KEY_LENGTH`, interned; None
+    for missing or non-text values. They repeat endlessly, so short ones are memoised."""
     try:
         return _KEYS[value]
     except (KeyError, TypeError):
         pass
     if type(value) is not str:
         return None
-    key = _intern(value.strip().lower()) if value.strip() else None
-    if len(_KEYS) >= _MAX_KEYS:
-        _KEYS.clear()
-    _KEYS[value] = key
+    key = _intern(value.strip().lower()[:MAX_KEY_LENGTH].strip()) or None
+    if len(value) <= MAX_KEY_LENGTH:
+        if len(_KEYS) >= _MAX_MEMO:
+            _KEYS.clear()
+        _KEYS[value] = key
     return key
+
+
+def _latest(cart: Cart, ts: float) -> float:
+    """A cart's change time never goes back (an event may arrive late)."""
+    return ts if cart.updated_at is None or ts > cart.updated_at else cart.updated_at
 
 
 def _push_front(items: tuple[str, ...], item: str, limit: int) -> tuple[str, ...]:

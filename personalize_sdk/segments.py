@@ -8,16 +8,18 @@ disagree. Custom segments are conditions compiled at config load, evaluated over
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import affinity
-from .config import Config, Settings
 from .intent import intent_score
 from .profile import FUNNEL_STAGES, Profile
 
+if TYPE_CHECKING:
+    from .config import Config, Settings
+
 DAY = 86_400.0
 _PURCHASE = FUNNEL_STAGES.index("purchase")
-Rule = Callable[[Profile, float, Settings, float], "str | None"]
+Rule = Callable[[Profile, float, "Settings", float], "str | None"]
 
 
 def _new_visitor(p: Profile, now: float, s: Settings, intent: float) -> str | None:
@@ -28,19 +30,24 @@ def _returning(p: Profile, now: float, s: Settings, intent: float) -> str | None
     return f"{p.sessions} sessions" if p.sessions >= 2 else None
 
 
-def _shopping(p: Profile) -> bool:
-    """A session that has not (yet) ended in an order: intent is only judged there."""
-    return p.session is not None and p.session.deepest_stage < _PURCHASE
+def _shopping(p: Profile, now: float, s: Settings) -> bool:
+    """A current session that has not (yet) ended in an order: intent is only judged there."""
+    session = p.session
+    return (
+        session is not None
+        and session.deepest_stage < _PURCHASE
+        and now - session.last_at <= s.session_timeout
+    )
 
 
 def _browser(p: Profile, now: float, s: Settings, intent: float) -> str | None:
-    if not _shopping(p) or intent >= s.buyer_intent_threshold:
+    if not _shopping(p, now, s) or intent >= s.buyer_intent_threshold:
         return None
     return f"intent {intent:.2f} below {s.buyer_intent_threshold:g}"
 
 
 def _buyer_intent(p: Profile, now: float, s: Settings, intent: float) -> str | None:
-    if not _shopping(p) or intent < s.buyer_intent_threshold:
+    if not _shopping(p, now, s) or intent < s.buyer_intent_threshold:
         return None
     return f"intent {intent:.2f} at or above {s.buyer_intent_threshold:g}"
 
@@ -156,6 +163,17 @@ class SegmentEvaluator:
         return found
 
 
+def affinity_scores(
+    profile: Profile, now: float, settings: Settings
+) -> dict[str, dict[str, float]]:
+    """The profile's category and brand affinities as decayed scores at `now`, highest first."""
+    half_life = settings.half_life
+    return {
+        "category": affinity.scores(profile.category_affinity, now, half_life),
+        "brand": affinity.scores(profile.brand_affinity, now, half_life),
+    }
+
+
 def profile_view(
     profile: Profile,
     now: float,
@@ -170,7 +188,6 @@ def profile_view(
     orders = profile.orders
     cart = profile.cart
     session = profile.session
-    half_life = settings.half_life
     return {
         "visitor_id": profile.visitor_id,
         "user_id": profile.user_id,
@@ -183,12 +200,19 @@ def profile_view(
         "recently_viewed": list(profile.recently_viewed),
         "intent": intent,
         "segments": list(segments),
-        "affinities": {
-            "category": affinity.scores(profile.category_affinity, now, half_life),
-            "brand": affinity.scores(profile.brand_affinity, now, half_life),
-        },
+        "affinities": affinity_scores(profile, now, settings),
         "cart": {
-            "items": len(cart.items),
+            "lines": len(cart.items),
+            "items": [
+                {
+                    "product_id": item.product_id,
+                    "quantity": item.quantity,
+                    "price": item.price,
+                    "category": item.category,
+                    "brand": item.brand,
+                }
+                for item in cart.items
+            ],
             "quantity": cart.quantity,
             "value": cart.value,
             "currency": cart.currency,

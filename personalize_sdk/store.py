@@ -1,8 +1,10 @@
 """The `Store` protocol: where profiles and visitor -> customer links live.
 
-Keys are `Profile.key` values: ``"v:<visitor_id>"`` for anonymous visitors, ``"u:<user_id>"`` for
-customers. `update` is the only write path for events, so a store can make it atomic (a lock,
-a transaction, a Lua script) and no concurrent writer loses an update.
+Keys are ``"v:<visitor_id>"`` for anonymous visitors and ``"u:<user_id>"`` for customers
+(`profile_key`). The two write paths, `update` and `identify`, are atomic: each resolves the
+visitor's link and replaces the profile in one step, so an event tracked while the same shopper
+logs in lands on the customer or is merged into it, never lost, and no concurrent writer loses
+an update. A store makes them atomic its own way (a lock, a transaction, a Lua script).
 """
 
 from __future__ import annotations
@@ -10,9 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from .profile import Profile
+from .profile import Profile, profile_key
+
+__all__ = ["Change", "Store", "profile_key"]
 
 Change = Callable[..., Profile]
+"""`update`: ``change(current | None, visitor_id, user_id, *args) -> Profile``;
+`identify`: ``change(customer | None, visitor_profile | None, *args) -> Profile``."""
 
 
 @runtime_checkable
@@ -20,23 +26,28 @@ class Store(Protocol):
     def load(self, key: str) -> Profile | None:
         """The profile stored under `key`, or None."""
 
-    def update(self, key: str, change: Change, *args: Any) -> Profile:
-        """Atomically replace the profile under `key` by ``change(current_or_None, *args)``."""
+    def resolve(self, visitor_id: str) -> str | None:
+        """The user id this visitor id was linked to by `identify`, or None."""
+
+    def update(
+        self, visitor_id: str | None, user_id: str | None, change: Change, *args: Any
+    ) -> Profile:
+        """Atomically replace the shopper's profile by ``change(current, visitor_id, user_id,
+        *args)``: the customer `user_id` if given, else the customer the visitor is linked to,
+        else the visitor's own profile. `user_id` passed to `change` is the resolved one."""
+
+    def identify(self, visitor_id: str, user_id: str, change: Change, *args: Any) -> Profile:
+        """Atomically link `visitor_id` to `user_id`, take the visitor's anonymous profile and
+        replace the customer's by ``change(customer, visitor_profile, *args)``."""
 
     def pop(self, key: str) -> Profile | None:
         """Remove and return the profile under `key` (None if there was none)."""
 
-    def resolve(self, visitor_id: str) -> str | None:
-        """The user id this visitor id was linked to by `identify`, or None."""
-
-    def link(self, visitor_id: str, user_id: str) -> None:
-        """From now on, `visitor_id` resolves to `user_id`."""
+    def unlink(self, visitor_id: str) -> None:
+        """Remove the link of one visitor id, if any."""
 
     def unlink_user(self, user_id: str) -> list[str]:
         """Remove every link to `user_id`; return the visitor ids that were linked."""
-
-    def unlink(self, visitor_id: str) -> None:
-        """Remove the link of one visitor id, if any."""
 
     def flush(self) -> None:
         """Write out anything buffered."""

@@ -29,11 +29,19 @@ def test_track_folds_the_event_before_returning_and_returns_a_message_id(pz):
 
 
 def test_track_keeps_the_callers_message_id_and_timestamp(pz):
-    at = datetime(2026, 11, 11, 0, 0, tzinfo=timezone.utc)
+    at = datetime(2026, 9, 1, 0, 0, tzinfo=timezone.utc)  # before the test clock's now
     assert pz.track("v", ev.PRODUCT_VIEWED, view("a"), timestamp=at, message_id="m-1") == "m-1"
     assert pz.profile("v").last_seen == at.timestamp()
-    pz.track("v", ev.PRODUCT_VIEWED, view("a"), timestamp="2026-11-11T00:05:00Z")
+    pz.track("v", ev.PRODUCT_VIEWED, view("a"), timestamp="2026-09-01T00:05:00Z")
     assert pz.profile("v").last_seen == at.timestamp() + 300
+
+
+def test_a_timestamp_in_the_future_is_taken_as_now(pz, clock):
+    pz.track("v", ev.PRODUCT_ADDED, view("a"), timestamp=clock() + 3 * 3600)
+    profile = pz.profile("v")
+    assert profile.last_seen == profile.cart.updated_at == profile.last_cart_add_at == clock()
+    clock.advance(31 * 60)
+    assert "cart_abandoner" in pz.segments("v")
 
 
 def test_a_replayed_message_id_is_accepted_but_counted_once(pz):
