@@ -84,6 +84,16 @@ class Settings:
     session_timeout: float = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
+        if self.buyer_intent_threshold > 1:
+            raise ConfigError(
+                f"an intent score is in [0, 1], got {self.buyer_intent_threshold!r}",
+                field="buyer_intent_threshold",
+            )
+        if self.at_risk_days >= self.dormant_days:
+            raise ConfigError(
+                f"must be below dormant_days ({self.dormant_days:g}), got {self.at_risk_days:g}",
+                field="at_risk_days",
+            )
         object.__setattr__(self, "half_life", self.affinity_half_life_days * 86_400.0)
         object.__setattr__(self, "session_timeout", self.session_timeout_minutes * 60.0)
 
