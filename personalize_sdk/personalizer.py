@@ -330,7 +330,7 @@ def _fold(
     settings: Settings,
 ) -> Profile:
     if profile is None:
-        profile = Profile(visitor_id=visitor_id, user_id=user_id, origin=event.message_id)
+        profile = Profile(visitor_id=visitor_id, user_id=user_id, origin=new_message_id())
     return reduce(profile, event, settings)
 
 

@@ -152,7 +152,7 @@ class Profile(NamedTuple):
     message_ids: tuple[str, ...] = ()
     """Recent caller-supplied message ids, to drop replays (generated ids never repeat)."""
     origin: str | None = None
-    """A unique id given when the profile was created (its first event's message id)."""
+    """A unique id given when the profile was created."""
     merged: tuple[str, ...] = ()
     """`origin` of every profile merged into this one, so merging is idempotent."""
 
