@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
-from markupsafe import Markup
+from markupsafe import Markup  # installed with jinja2, which depends on it
 
 
 @attrs.frozen(kw_only=True)

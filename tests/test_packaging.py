@@ -34,6 +34,17 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
+def test_every_source_file_is_in_the_wheel(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for folder, package in (
+        ("personalize_sdk", "personalize_sdk"),
+        ("integrations", "personalize_sdk/integrations"),
+    ):
+        for source in (ROOT / folder).rglob("*.py"):
+            inside = f"{package}/{source.relative_to(ROOT / folder).as_posix()}"
+            assert inside in names, f"{source} is missing from the wheel (pyproject packages?)"
+
+
 def test_the_wheel_contains_package_integrations_types_and_entry_point(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "personalize_sdk/__init__.py" in names
