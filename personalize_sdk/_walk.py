@@ -26,12 +26,12 @@ if TYPE_CHECKING:
 _TEXT, _ID, _AMOUNT = FieldRule.TEXT, FieldRule.ID, FieldRule.AMOUNT
 _QUANTITY, _CURRENCY, _PRODUCTS = FieldRule.QUANTITY, FieldRule.CURRENCY, FieldRule.PRODUCTS
 
-_KeyEntry = tuple["FieldRule | None", int, int]
-"""(type rule or None, length in characters, bound on JSON size)"""
+_KeyEntry = tuple["FieldRule | None", int]
+"""(type rule or None, bound on JSON size)"""
 
 _MAX_CACHED_KEYS = 4096
-_RULED_KEYS: dict[str, _KeyEntry] = {}
-_PLAIN_KEYS: dict[str, _KeyEntry] = {}
+_KEY_CACHES: dict[tuple[bool, int], dict[str, _KeyEntry]] = {}
+"""Valid keys seen, by (ruled, max_key_length): a cached key needs no check at all."""
 _SCALARS = (int, float, str, bool, type(None))
 _INT_RANGE = range(-(2**63), 2**63)
 
@@ -47,37 +47,30 @@ def walk_mapping(
     if depth > limits.max_depth:
         raise InvalidEvent(f"nested deeper than {limits.max_depth} levels", kind="too_deep")
     size = 2
-    max_key = limits.max_key_length
     max_string = limits.max_string_length
-    keys = _RULED_KEYS if ruled else _PLAIN_KEYS
+    keys = _KEY_CACHES.get((ruled, limits.max_key_length))
+    if keys is None:
+        keys = _KEY_CACHES.setdefault((ruled, limits.max_key_length), {})
     for key, value in mapping.items():
         entry = keys.get(key)
         if entry is None:
-            entry = _admit_key(key, keys, ruled)
-        rule, length, key_size = entry
-        if length > max_key:
-            raise InvalidEvent(
-                f"keys must be 1..{max_key} characters", field=key[:40], kind="bad_key"
-            )
+            entry = _admit_key(key, keys, ruled, limits.max_key_length)
+        rule, key_size = entry
         kind = type(value)
         try:
             # Each kind of value first accepts what the common rules allow, inline; anything
             # else goes to `check_rule`, which accepts the rare valid cases or says what's wrong.
             if kind is str:
+                n = len(value)
                 if not (
                     rule is None
                     or rule is _TEXT
-                    or (rule is _ID and 0 < len(value) <= limits.max_id_length)
-                    or (
-                        rule is _CURRENCY
-                        and len(value) == 3
-                        and value.isalpha()
-                        and value.isascii()
-                    )
+                    or (rule is _ID and 0 < n <= limits.max_id_length)
+                    or (rule is _CURRENCY and n == 3 and value.isalpha() and value.isascii())
                 ):
                     check_rule(rule, value, limits)
-                if len(value) <= max_string and value.isascii():
-                    size += key_size + 6 * len(value) + 8
+                if n <= max_string and value.isascii():
+                    size += key_size + 6 * n + 8
                 else:
                     size += key_size + 8 + text_size(value, max_string)
             elif kind is float:
@@ -172,23 +165,24 @@ def check_rule(rule: FieldRule, value: Any, limits: EventLimits) -> None:
         raise InvalidEvent(f"expected a list, got {kind.__name__}", kind="type")
 
 
-def _admit_key(key: object, cache: dict[str, _KeyEntry], ruled: bool) -> _KeyEntry:
+def _admit_key(key: object, cache: dict[str, _KeyEntry], ruled: bool, max_key: int) -> _KeyEntry:
     """Check a key not seen before; remember it (with its rule and size) when valid."""
     if type(key) is not str:
         raise InvalidEvent(
             f"keys must be str, got {type(key).__name__}", field=repr(key), kind="type"
         )
-    if not key:
-        raise InvalidEvent("keys must not be empty", field="''", kind="bad_key")
+    if not 0 < len(key) <= max_key:
+        raise InvalidEvent(
+            f"keys must be 1..{max_key} characters", field=key[:40] or "''", kind="bad_key"
+        )
     try:
-        key_size = text_size(key, len(key))
+        key_size = text_size(key, max_key)
     except InvalidEvent as error:
         raise error.within(key[:40]) from None
-    entry = (PROPERTY_RULES.get(key) if ruled else None, len(key), key_size)
-    if len(key) <= 255:  # longer keys are refused by any sane limit: do not fill the cache
-        if len(cache) >= _MAX_CACHED_KEYS:
-            cache.clear()
-        cache[key] = entry
+    entry = (PROPERTY_RULES.get(key) if ruled else None, key_size)
+    if len(cache) >= _MAX_CACHED_KEYS:
+        cache.clear()
+    cache[key] = entry
     return entry
 
 

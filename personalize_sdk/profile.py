@@ -94,7 +94,7 @@ class Session(NamedTuple):
     last_at: float
     events: int = 0
     products_viewed: tuple[str, ...] = ()
-    """Distinct products viewed this session, most recent first."""
+    """Distinct products viewed this session, in the order first viewed."""
     product_seconds: float = 0.0
     """Time spent on product pages, each dwell capped (see `Settings.product_dwell_cap`)."""
     price_min: float | None = None

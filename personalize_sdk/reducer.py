@@ -175,7 +175,9 @@ def _product_viewed(
         product_id not in recently_viewed and len(recently_viewed) < settings.recently_viewed_limit
     ):
         p[_P_RECENTLY_VIEWED] = (*recently_viewed, product_id)  # older than all we know
-    s[_S_PRODUCTS_VIEWED] = _push_front(session.products_viewed, product_id, MAX_SESSION_PRODUCTS)
+    viewed = session.products_viewed
+    if product_id not in viewed and len(viewed) < MAX_SESSION_PRODUCTS:
+        s[_S_PRODUCTS_VIEWED] = (*viewed, product_id)
     price = props.get("price")
     if price is not None:
         if session.price_min is None or price < session.price_min:
@@ -482,11 +484,15 @@ def _latest(cart: Cart, ts: float) -> float:
 
 
 def _push_front(items: tuple[str, ...], item: str, limit: int) -> tuple[str, ...]:
-    if items and items[0] == item:
+    """`item` first, then `items` without it, at most `limit` long (C-level slices only)."""
+    if not items:
+        return (item,)
+    if items[0] == item:
         return items
     if item in items:
-        return (item, *(other for other in items if other != item))[:limit]
-    return (item, *items[: limit - 1])
+        at = items.index(item)
+        return (item,) + items[:at] + items[at + 1 : limit]  # noqa: RUF005 - faster than unpacking
+    return (item,) + items[: limit - 1]  # noqa: RUF005
 
 
 def _cart_item(props: Mapping[str, Any], product_id: str, quantity: int) -> CartItem:

@@ -66,7 +66,7 @@ def test_session_counts_products_time_on_product_pages_and_price_spread():
         (ev.PAGE_VIEWED, {"page_type": "category"}, T0 + 130),  # 30 s on product b
     )
     s = p.session
-    assert s.products_viewed == ("b", "a")
+    assert s.products_viewed == ("a", "b")
     assert s.product_seconds == 70.0
     assert (s.price_min, s.price_max) == (50.0, 200.0)
     assert s.price_spread == pytest.approx(0.75)
