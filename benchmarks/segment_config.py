@@ -55,8 +55,8 @@ CONDITIONS: dict[str, dict[str, Any]] = {
     },
     # cart
     "big_cart": {"cart.value": {"$gte": 200}},
-    "multi_item_cart": {"cart.items": {"$gte": 3}},
-    "cart_left_today": {"cart.items": {"$gt": 0}, "cart.minutes_ago": {"$gte": 30, "$lte": 1440}},
+    "multi_item_cart": {"cart.lines": {"$gte": 3}},
+    "cart_left_today": {"cart.lines": {"$gt": 0}, "cart.minutes_ago": {"$gte": 30, "$lte": 1440}},
     "cart_eur_multi": {"cart.currency": "EUR", "cart.quantity": {"$gte": 2}},
     "cart_has_sale_item": {"cart.product_ids": {"$elemMatch": {"$in": SKUS_ON_SALE}}},
     # orders
@@ -83,7 +83,7 @@ CONDITIONS: dict[str, dict[str, Any]] = {
         ]
     },
     # session
-    "heavy_browser": {"session.products_viewed": {"$gte": 5}, "cart.items": 0},
+    "heavy_browser": {"session.products_viewed": {"$gte": 5}, "cart.lines": 0},
     "long_dwell": {"session.product_seconds": {"$gte": 300}},
     "in_checkout": {"session.stage": "checkout"},
     "stuck_at_cart": {
@@ -96,7 +96,7 @@ CONDITIONS: dict[str, dict[str, Any]] = {
     },
     "focused": {"session.category_focus": {"$gte": 0.8}, "session.products_viewed": {"$gte": 3}},
     # intent and visits
-    "intent_high_no_cart": {"intent": {"$gte": 0.6}, "cart.items": 0},
+    "intent_high_no_cart": {"intent": {"$gte": 0.6}, "cart.lines": 0},
     "intent_low_returning": {"intent": {"$lt": 0.3}, "sessions": {"$gte": 2}},
     "frequent_visitor": {"sessions": {"$gte": 4}},
     "anonymous_returning": {"$nor": [{"known": True}, {"sessions": {"$lt": 2}}]},

@@ -53,7 +53,7 @@ def walk_mapping(
         keys = _KEY_CACHES.setdefault((ruled, limits.max_key_length), {})
     for key, value in mapping.items():
         entry = keys.get(key)
-        if entry is None:
+        if entry is None or type(key) is not str:  # a str subclass equals its cached twin
             entry = _admit_key(key, keys, ruled, limits.max_key_length)
         rule, key_size = entry
         kind = type(value)

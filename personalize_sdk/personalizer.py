@@ -187,8 +187,7 @@ class Personalizer:
     ) -> frozenset[str]:
         """The shopper's segments, cached per process until their profile changes."""
         try:
-            profile, stored = self._load(visitor_id, user_id)
-            key = profile.key
+            profile, stored, key = self._load(visitor_id, user_id)
             found = self._segment_cache.get(key, stored)
             if found is None:
                 found = self._evaluator.evaluate(profile, self.clock())
@@ -279,8 +278,10 @@ class Personalizer:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _load(self, visitor_id: str | None, user_id: str | None) -> tuple[Profile, Profile | None]:
-        """(the shopper's profile or an empty one, the stored profile or None)."""
+    def _load(
+        self, visitor_id: str | None, user_id: str | None
+    ) -> tuple[Profile, Profile | None, str]:
+        """(the shopper's profile or an empty one, the stored profile or None, its key)."""
         if self._closed:
             raise PersonalizeError("this Personalizer is closed")
         if user_id is None:
@@ -289,10 +290,11 @@ class Personalizer:
                     "give a visitor_id or a user_id", field="visitor_id", kind="missing"
                 )
             user_id = self.store.resolve(visitor_id)
-        stored = self.store.load(profile_key(visitor_id, user_id))
+        key = profile_key(visitor_id, user_id)
+        stored = self.store.load(key)
         if stored is not None:
-            return stored, stored
-        return Profile(visitor_id=visitor_id, user_id=user_id), None
+            return stored, stored, key
+        return Profile(visitor_id=visitor_id, user_id=user_id), None, key
 
     def _failed(self, call: str, error: Exception) -> None:
         if self.strict:

@@ -29,11 +29,14 @@ class SegmentCache:
         entries = self._entries
         if entries is None:
             return None
-        with self._lock:
-            try:
-                computed_from, segments = entries[key]
-            except KeyError:
-                return None
+        lock = self._lock
+        lock.acquire()  # cheaper than `with` on this, the page-render path
+        try:
+            computed_from, segments = entries[key]
+        except KeyError:
+            return None
+        finally:
+            lock.release()
         return segments if computed_from is profile else None
 
     def put(self, key: str, profile: Profile | None, segments: frozenset[str]) -> None:
