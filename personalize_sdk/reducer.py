@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import sys
+from functools import partial
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -342,7 +343,7 @@ def _order_completed(
     p[_P_CART] = Cart(updated_at=_latest(profile.cart, ts))
 
 
-def _order_refunded(
+def _take_back(
     p: Draft,
     s: Draft,
     profile: Profile,
@@ -350,23 +351,9 @@ def _order_refunded(
     props: Mapping[str, Any],
     ts: float,
     settings: Settings,
+    *,
+    cancelled: bool,
 ) -> None:
-    _take_back(p, profile, props, cancelled=False)
-
-
-def _order_cancelled(
-    p: Draft,
-    s: Draft,
-    profile: Profile,
-    session: Session,
-    props: Mapping[str, Any],
-    ts: float,
-    settings: Settings,
-) -> None:
-    _take_back(p, profile, props, cancelled=True)
-
-
-def _take_back(p: Draft, profile: Profile, props: Mapping[str, Any], *, cancelled: bool) -> None:
     """Refunds and cancellations take money back from the purchase history.
 
     The amount is the one given (`total`, else `revenue`, else `value`), or the whole order when
@@ -409,8 +396,8 @@ _HANDLERS: Mapping[str, Handler] = {
     ev.CART_VIEWED: _cart_snapshot,
     ev.CHECKOUT_STARTED: _cart_snapshot,
     ev.ORDER_COMPLETED: _order_completed,
-    ev.ORDER_REFUNDED: _order_refunded,
-    ev.ORDER_CANCELLED: _order_cancelled,
+    ev.ORDER_REFUNDED: partial(_take_back, cancelled=False),
+    ev.ORDER_CANCELLED: partial(_take_back, cancelled=True),
 }
 
 

@@ -109,23 +109,18 @@ def test_the_wheel_installs_and_runs_in_a_fresh_virtualenv(wheel, tmp_path):
         "import personalize_sdk, personalize_sdk.integrations as i; "
         "print(personalize_sdk.__file__); print(i.__file__)"
     )
-    out = subprocess.run(
-        [str(python), "-c", code],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-        env=env,
-    ).stdout.split()
-    assert all(str(venv) in path for path in out)
-    demo = subprocess.run(
-        [str(python), "-m", "personalize_sdk.cli", "demo"],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-        env=env,
-    ).stdout
+
+    def run(*args: str) -> str:
+        return subprocess.run(
+            [str(python), *args],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+            env=env,
+        ).stdout
+
+    assert all(str(venv) in path for path in run("-c", code).split())
+    demo = run("-m", "personalize_sdk.cli", "demo")
     assert "cart_abandoner" in demo
