@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import math
 import sys
-from functools import partial
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import attrs
