@@ -42,7 +42,6 @@ def validate_event(
     visitor_id: object,
     name: object,
     properties: object,
-    *,
     timestamp: object,
     message_id: object,
     context: object,

@@ -116,16 +116,17 @@ class Personalizer:
         try:
             if self._closed:
                 raise PersonalizeError("this Personalizer is closed")
+            # Positional on purpose: this is the hottest call of the SDK.
             accepted = validate_event(
                 visitor_id,
                 event,
                 properties,
-                timestamp=timestamp,
-                message_id=message_id,
-                context=context,
-                now=self.clock(),
-                limits=self.limits,
-                user_id=user_id,
+                timestamp,
+                message_id,
+                context,
+                self.clock(),
+                self.limits,
+                user_id,
             )
             self.store.update(visitor_id, user_id, _fold, accepted, self._settings)
         except Exception as error:  # noqa: BLE001 - the SDK never breaks its host
