@@ -32,6 +32,9 @@ class EventLimits:
     max_key_length: int = 255
     max_string_length: int = 8 * 1024
     max_depth: int = 5
+    # The walk's caches of keys already checked under these limits (see `_walk`).
+    ruled_keys: dict[str, Any] = attrs.field(init=False, factory=dict, eq=False, repr=False)
+    plain_keys: dict[str, Any] = attrs.field(init=False, factory=dict, eq=False, repr=False)
 
 
 DEFAULT_LIMITS = EventLimits()

@@ -30,8 +30,8 @@ _KeyEntry = tuple["FieldRule | None", int]
 """(type rule or None, bound on JSON size)"""
 
 _MAX_CACHED_KEYS = 4096
-_KEY_CACHES: dict[tuple[bool, int], dict[str, _KeyEntry]] = {}
-"""Valid keys seen, by (ruled, max_key_length): a cached key needs no check at all."""
+"""Valid keys remembered per `EventLimits` (its `ruled_keys` and `plain_keys`): a remembered key
+needs no check at all."""
 _SCALARS = (int, float, str, bool, type(None))
 _INT_RANGE = range(-(2**63), 2**63)
 
@@ -48,9 +48,8 @@ def walk_mapping(
         raise InvalidEvent(f"nested deeper than {limits.max_depth} levels", kind="too_deep")
     size = 2
     max_string = limits.max_string_length
-    keys = _KEY_CACHES.get((ruled, limits.max_key_length))
-    if keys is None:
-        keys = _KEY_CACHES.setdefault((ruled, limits.max_key_length), {})
+    max_id = limits.max_id_length
+    keys = limits.ruled_keys if ruled else limits.plain_keys
     for key, value in mapping.items():
         entry = keys.get(key)
         if entry is None or type(key) is not str:  # a str subclass equals its cached twin
@@ -65,7 +64,7 @@ def walk_mapping(
                 if not (
                     rule is None
                     or rule is _TEXT
-                    or (rule is _ID and 0 < n <= limits.max_id_length)
+                    or (rule is _ID and 0 < n <= max_id)
                     or (rule is _CURRENCY and n == 3 and value.isalpha() and value.isascii())
                 ):
                     check_rule(rule, value, limits)
@@ -115,19 +114,21 @@ def _walk_value(value: Any, depth: int, limits: EventLimits, products: bool) -> 
     if kind is list or kind is tuple:
         if depth + 1 > limits.max_depth:
             raise InvalidEvent(f"nested deeper than {limits.max_depth} levels", kind="too_deep")
-        size = 2
-        for index, item in enumerate(value):
-            try:
-                if not products:
-                    size += _walk_value(item, depth + 1, limits, False) + 1
-                elif type(item) is dict or isinstance(item, Mapping):
-                    size += walk_mapping(item, depth + 2, limits, ruled=True) + 1
-                else:
-                    raise InvalidEvent(
-                        f"expected a mapping, got {type(item).__name__}", kind="type"
-                    )
-            except InvalidEvent as error:
-                raise error.within(index) from None
+        size = 2 + len(value)
+        index = 0
+        try:
+            if products:
+                for index, item in enumerate(value):  # noqa: B007 - read in the handler
+                    if type(item) is not dict and not isinstance(item, Mapping):
+                        raise InvalidEvent(
+                            f"expected a mapping, got {type(item).__name__}", kind="type"
+                        )
+                    size += walk_mapping(item, depth + 2, limits, True)
+            else:
+                for index, item in enumerate(value):  # noqa: B007
+                    size += _walk_value(item, depth + 1, limits, False)
+        except InvalidEvent as error:
+            raise error.within(index) from None
         return size
     if kind is dict or isinstance(value, Mapping):
         return walk_mapping(value, depth + 1, limits)
