@@ -8,7 +8,7 @@ pz.segments(visitor_id)
 """
 
 from ._exceptions import ConfigError, InvalidEvent, PersonalizeError, StoreUnavailable
-from ._validation import EventLimits
+from ._limits import EventLimits
 from .config import Config, SegmentDefinition, Settings
 from .intent import IntentExplanation, IntentFactor
 from .memory_store import MemoryStore

@@ -13,31 +13,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
 from ._exceptions import InvalidEvent
 from ._ids import new_message_id
+from ._limits import DEFAULT_LIMITS, EventLimits
 from ._timestamps import to_epoch
 from ._walk import utf8_size, walk_mapping
 from .events import Event
 
-
-@attrs.frozen(kw_only=True)
-class EventLimits:
-    """Bounds on one event. Defaults follow Segment's HTTP API (32 KB per event)."""
-
-    max_event_bytes: int = 32 * 1024
-    max_id_length: int = 255
-    max_name_length: int = 200
-    max_key_length: int = 255
-    max_string_length: int = 8 * 1024
-    max_depth: int = 5
-    # The walk's caches of keys already checked under these limits (see `_walk`).
-    ruled_keys: dict[str, Any] = attrs.field(init=False, factory=dict, eq=False, repr=False)
-    plain_keys: dict[str, Any] = attrs.field(init=False, factory=dict, eq=False, repr=False)
-
-
-DEFAULT_LIMITS = EventLimits()
 _new_tuple = tuple.__new__
 
 

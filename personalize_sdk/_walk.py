@@ -21,7 +21,7 @@ from ._exceptions import InvalidEvent
 from ._property_rules import PROPERTY_RULES, FieldRule
 
 if TYPE_CHECKING:
-    from ._validation import EventLimits
+    from ._limits import EventLimits
 
 _TEXT, _ID, _AMOUNT = FieldRule.TEXT, FieldRule.ID, FieldRule.AMOUNT
 _QUANTITY, _CURRENCY, _PRODUCTS = FieldRule.QUANTITY, FieldRule.CURRENCY, FieldRule.PRODUCTS

@@ -20,8 +20,9 @@ import attrs
 
 from ._exceptions import InvalidEvent, PersonalizeError, StoreUnavailable
 from ._ids import new_message_id
+from ._limits import DEFAULT_LIMITS, EventLimits
 from ._stats import Stats
-from ._validation import DEFAULT_LIMITS, EventLimits, check_id, validate_event, validate_traits
+from ._validation import check_id, validate_event, validate_traits
 from .config import Config, Settings, load_config
 from .events import Event
 from .identity import merge, with_traits

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from personalize_sdk import InvalidEvent, PersonalizeError, Personalizer, Profile
+from personalize_sdk import EventLimits, InvalidEvent, PersonalizeError, Personalizer, Profile
 from personalize_sdk import events as ev
-from personalize_sdk._validation import EventLimits, validate_event
+from personalize_sdk._validation import validate_event
 from personalize_sdk.events import STANDARD_EVENTS, Event
 
 T0 = 1_790_000_000.0
