@@ -46,6 +46,8 @@ def walk_mapping(
     """
     if depth > limits.max_depth:
         raise InvalidEvent(f"nested deeper than {limits.max_depth} levels", kind="too_deep")
+    if len(mapping) > limits.max_event_bytes // 6:  # '"k":0,' at the least: cannot fit
+        raise _too_large(len(mapping), "keys", limits)
     size = 2
     max_string = limits.max_string_length
     max_id = limits.max_id_length
@@ -114,6 +116,8 @@ def _walk_value(value: Any, depth: int, limits: EventLimits, products: bool) -> 
     if kind is list or kind is tuple:
         if depth + 1 > limits.max_depth:
             raise InvalidEvent(f"nested deeper than {limits.max_depth} levels", kind="too_deep")
+        if len(value) > limits.max_event_bytes // 2:  # "0," at the least: cannot fit
+            raise _too_large(len(value), "items", limits)
         size = 2 + len(value)
         index = 0
         try:
@@ -135,6 +139,14 @@ def _walk_value(value: Any, depth: int, limits: EventLimits, products: bool) -> 
     if isinstance(value, _SCALARS):  # subclasses of str/int/float (enums, numpy scalars ...)
         raise InvalidEvent(f"expected a plain JSON value, got {kind.__name__}", kind="type")
     raise InvalidEvent(f"{kind.__name__} is not a JSON value", kind="type")
+
+
+def _too_large(count: int, what: str, limits: EventLimits) -> InvalidEvent:
+    """Refused before walking: so many entries cannot fit in one event (a hostile payload
+    must not cost a walk over a million keys)."""
+    return InvalidEvent(
+        f"{count} {what} cannot fit in {limits.max_event_bytes} bytes", kind="too_large"
+    )
 
 
 def check_rule(rule: FieldRule, value: Any, limits: EventLimits) -> None:

@@ -4,6 +4,7 @@ refunds, server-side events by user id, and calls after close."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 
 import pytest
 
@@ -269,3 +270,36 @@ def test_a_config_error_inside_a_call_is_counted_as_internal_not_store(clock):
     pz._evaluator.evaluate = lambda *a: (_ for _ in ()).throw(ConfigError("bad"))  # type: ignore[method-assign]
     assert pz.segments("v") == frozenset()
     assert pz.stats() == {"errors.segments.internal": 1}
+
+
+# -- hostile sizes --------------------------------------------------------------------------
+
+
+class Enormous(Mapping):
+    """Claims a million keys and fails the test if anyone walks it."""
+
+    def __len__(self) -> int:
+        return 1_000_000
+
+    def __iter__(self):
+        raise AssertionError("walked a mapping that cannot fit")
+
+    def __getitem__(self, key):
+        raise AssertionError("walked a mapping that cannot fit")
+
+
+@pytest.mark.parametrize(
+    ("properties", "field"),
+    [
+        (Enormous(), "properties"),
+        ({"nested": {"deep": [Enormous()]}}, "properties.nested.deep.0"),
+        ({f"k{i}": 0 for i in range(200_000)}, "properties"),
+        ({"tags": list(range(1_000_000))}, "properties.tags"),
+    ],
+    ids=["enormous-mapping", "nested-enormous-mapping", "200k-keys", "1m-items"],
+)
+def test_payloads_that_cannot_fit_are_refused_before_walking(pz, properties, field):
+    with pytest.raises(InvalidEvent) as raised:
+        pz.track("v", ev.PAGE_VIEWED, properties)
+    assert (raised.value.field, raised.value.kind) == (field, "too_large")
+    assert pz.profile("v") == Profile(visitor_id="v")
