@@ -6,17 +6,24 @@ from typing import Any
 
 import attrs
 
+from ._exceptions import ConfigError
+
+
+def _positive_int(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not int or value < 1:
+        raise ConfigError(f"expected a positive int, got {value!r}", field=attribute.name)
+
 
 @attrs.frozen(kw_only=True)
 class EventLimits:
     """Bounds on one event. Defaults follow Segment's HTTP API (32 KB per event)."""
 
-    max_event_bytes: int = 32 * 1024
-    max_id_length: int = 255
-    max_name_length: int = 200
-    max_key_length: int = 255
-    max_string_length: int = 8 * 1024
-    max_depth: int = 5
+    max_event_bytes: int = attrs.field(default=32 * 1024, validator=_positive_int)
+    max_id_length: int = attrs.field(default=255, validator=_positive_int)
+    max_name_length: int = attrs.field(default=200, validator=_positive_int)
+    max_key_length: int = attrs.field(default=255, validator=_positive_int)
+    max_string_length: int = attrs.field(default=8 * 1024, validator=_positive_int)
+    max_depth: int = attrs.field(default=5, validator=_positive_int)
     # The walk's caches of keys already checked under these limits (see `_walk`).
     ruled_keys: dict[str, Any] = attrs.field(init=False, factory=dict, eq=False, repr=False)
     plain_keys: dict[str, Any] = attrs.field(init=False, factory=dict, eq=False, repr=False)

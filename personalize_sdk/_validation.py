@@ -8,6 +8,7 @@ limit pay for an exact JSON measurement.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from collections.abc import Mapping
@@ -115,7 +116,9 @@ def validate_traits(traits: object, limits: EventLimits = DEFAULT_LIMITS) -> Map
     for key, rule in _TRAIT_RULES.items():
         if key in traits and traits[key] is not None:
             rule(traits[key], f"traits.{key}")
-    return traits
+    # Traits are kept in the profile: a copy, so the caller changing its dict later changes
+    # nothing here (identify is rare: the copy costs nothing that matters).
+    return copy.deepcopy(dict(traits))
 
 
 def check_id(value: object, field: str, limits: EventLimits = DEFAULT_LIMITS) -> str:

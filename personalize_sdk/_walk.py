@@ -53,7 +53,10 @@ def walk_mapping(
     max_id = limits.max_id_length
     keys = limits.ruled_keys if ruled else limits.plain_keys
     for key, value in mapping.items():
-        entry = keys.get(key)
+        try:
+            entry = keys.get(key)
+        except TypeError:  # an unhashable key, from a Mapping of the caller's own making
+            entry = None
         if entry is None or type(key) is not str:  # a str subclass equals its cached twin
             entry = _admit_key(key, keys, ruled, limits.max_key_length)
         rule, key_size = entry

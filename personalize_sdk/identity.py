@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import affinity
-from ._exceptions import InvalidEvent
 from .config import Settings
 from .profile import Cart, Profile, PurchaseHistory
 from .reducer import MAX_AFFINITY_KEYS, MAX_COUNTERS, MAX_MESSAGE_IDS
@@ -29,6 +28,7 @@ def merge(customer: Profile, visitor: Profile, settings: Settings) -> Profile:
     # The more recently active profile's ordering wins for recency lists and session.
     visitor_newer = (visitor.last_seen or 0.0) >= (customer.last_seen or 0.0)
     recent, older = (visitor, customer) if visitor_newer else (customer, visitor)
+    orders = _merge_orders(customer.orders, visitor.orders, settings.order_history_limit)
     aliases = customer.aliases
     if visitor_id is not None:
         aliases = _union((visitor_id,), visitor.aliases, aliases)[:MAX_ALIASES]
@@ -36,18 +36,21 @@ def merge(customer: Profile, visitor: Profile, settings: Settings) -> Profile:
         visitor_id=visitor_id or customer.visitor_id,
         aliases=aliases,
         merged=_union((mark,), visitor.merged, customer.merged)[:MAX_ALIASES],
-        traits={**visitor.traits, **customer.traits},
+        traits=_capped(
+            dict(customer.traits),
+            {k: v for k, v in visitor.traits.items() if k not in customer.traits},
+        ),
         first_seen=_min(customer.first_seen, visitor.first_seen),
         last_seen=_max(customer.last_seen, visitor.last_seen),
-        sessions=customer.sessions + visitor.sessions,
+        sessions=customer.sessions + visitor.sessions - _overlap(customer, visitor, settings),
         session=recent.session or older.session,
         recently_viewed=_union(recent.recently_viewed, older.recently_viewed)[
             : settings.recently_viewed_limit
         ],
         category_affinity=_combine(customer.category_affinity, visitor.category_affinity),
         brand_affinity=_combine(customer.brand_affinity, visitor.brand_affinity),
-        orders=_merge_orders(customer.orders, visitor.orders, settings.order_history_limit),
-        cart=_merge_carts(recent.cart, older.cart, settings.cart_limit),
+        orders=orders,
+        cart=_merge_carts(customer.cart, visitor.cart, orders.last_at, settings.cart_limit),
         counters=_add_counts(customer.counters, visitor.counters),
         last_product_view_at=_max(customer.last_product_view_at, visitor.last_product_view_at),
         last_cart_add_at=_max(customer.last_cart_add_at, visitor.last_cart_add_at),
@@ -60,18 +63,29 @@ def _merge_orders(a: PurchaseHistory, b: PurchaseHistory, limit: int) -> Purchas
         return a
     if not a.count:
         return b
-    # An order both profiles saw (tracked in the browser and by a server-side webhook) counts once.
+    # An order both profiles saw (tracked in the browser and by a server-side webhook) counts
+    # once; an order one side saw cancelled does not count at all.
     known = dict(a.recent_orders)
     twice = [(order_id, total) for order_id, total in b.recent_orders if order_id in known]
+    cancelled = _union(a.cancelled, b.cancelled)[:limit]
+    gone = [
+        (order_id, total)
+        for order_id, total in (
+            *[o for o in a.recent_orders if o[0] in b.cancelled],
+            *[o for o in b.recent_orders if o[0] in a.cancelled],
+        )
+    ]
     newer, older = (b, a) if (b.last_at or 0) >= (a.last_at or 0) else (a, b)
+    recent = _union_orders(newer.recent_orders, older.recent_orders)
     return PurchaseHistory(
-        count=a.count + b.count - len(twice),
-        total=max(a.total + b.total - sum(total for _, total in twice), 0.0),
+        count=max(a.count + b.count - len(twice) - len(gone), 0),
+        total=max(a.total + b.total - sum(t for _, t in twice) - sum(t for _, t in gone), 0.0),
         first_at=_min(a.first_at, b.first_at),
         last_at=_max(a.last_at, b.last_at),
         categories=_union(newer.categories, older.categories)[:limit],
         product_ids=_union(newer.product_ids, older.product_ids)[:limit],
-        recent_orders=_union_orders(newer.recent_orders, older.recent_orders)[:limit],
+        recent_orders=tuple(o for o in recent if o[0] not in cancelled)[:limit],
+        cancelled=cancelled,
     )
 
 
@@ -84,17 +98,31 @@ def _union_orders(*parts: tuple[tuple[str, float], ...]) -> tuple[tuple[str, flo
     return tuple(seen.items())
 
 
-def _merge_carts(recent: Cart, older: Cart, limit: int) -> Cart:
-    """Union by product; for a product in both, the more recent cart's line wins."""
-    if not older.items:
-        return recent
-    if not recent.items:
-        return older
-    in_recent = {item.product_id for item in recent.items}
-    items = recent.items + tuple(i for i in older.items if i.product_id not in in_recent)
+def _merge_carts(a: Cart, b: Cart, last_order: float | None, limit: int) -> Cart:
+    """The more recently changed cart, with the other's lines that no order bought since.
+
+    A cart emptied by an order stays empty: the lines the other profile held before that order
+    were bought (or given up) by then.
+    """
+    newer, older = (b, a) if (b.updated_at or 0) >= (a.updated_at or 0) else (a, b)
+    if not older.items or (last_order is not None and last_order >= (older.updated_at or 0)):
+        return newer
+    if not newer.items and newer.updated_at is not None:
+        return newer  # emptied after the other cart's last change
+    in_newer = {item.product_id for item in newer.items}
+    items = newer.items + tuple(i for i in older.items if i.product_id not in in_newer)
     return Cart(
-        items[:limit], recent.currency or older.currency, _max(recent.updated_at, older.updated_at)
+        items[:limit], newer.currency or older.currency, _max(newer.updated_at, older.updated_at)
     )
+
+
+def _overlap(a: Profile, b: Profile, settings: Settings) -> int:
+    """1 when the two profiles' latest sessions are one browsing session seen twice, else 0."""
+    x, y = a.session, b.session
+    if x is None or y is None:
+        return 0
+    gap = settings.session_timeout
+    return int(x.started_at <= y.last_at + gap and y.started_at <= x.last_at + gap)
 
 
 def _combine(a: Mapping[str, float], b: Mapping[str, float]) -> dict[str, float]:
@@ -125,16 +153,19 @@ def _max(a: float | None, b: float | None) -> float | None:
 
 
 def with_traits(profile: Profile, traits: Mapping[str, Any]) -> Profile:
-    """Traits merged over the existing ones; a trait set to None is removed.
-
-    Raises `InvalidEvent` when the profile would hold more than `MAX_TRAITS` traits.
-    """
+    """Traits merged over the existing ones; a trait set to None is removed. New traits past
+    `MAX_TRAITS` are not kept: a login must never fail because of a trait."""
     if not traits:
         return profile
-    merged = {**profile.traits, **traits}
-    merged = {key: value for key, value in merged.items() if value is not None}
-    if len(merged) > MAX_TRAITS:
-        raise InvalidEvent(
-            f"a profile holds at most {MAX_TRAITS} traits", field="traits", kind="too_many_traits"
-        )
-    return profile._replace(traits=merged)
+    kept = {
+        key: value for key, value in profile.traits.items() if traits.get(key, value) is not None
+    }
+    return profile._replace(traits=_capped(kept, traits))
+
+
+def _capped(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` updated by `extra` (None values skipped), adding new keys only up to MAX_TRAITS."""
+    for key, value in extra.items():
+        if value is not None and (key in base or len(base) < MAX_TRAITS):
+            base[key] = value
+    return base

@@ -25,7 +25,7 @@ from ._stats import Stats
 from ._validation import check_id, validate_event, validate_traits
 from .config import Config, Settings, load_config
 from .events import Event
-from .identity import merge, with_traits
+from .identity import MAX_TRAITS, merge, with_traits
 from .intent import IntentExplanation, explain_intent
 from .memory_store import MemoryStore
 from .page import Page
@@ -167,7 +167,13 @@ class Personalizer:
                     traits,
                     self._settings,
                 )
-            self._segment_cache.discard(profile.key, f"v:{visitor_id}")
+            dropped = [k for k, v in traits.items() if v is not None and k not in profile.traits]
+            if dropped:  # linked and merged all the same: only these traits were not kept
+                raise InvalidEvent(
+                    f"a profile holds at most {MAX_TRAITS} traits; not kept: {dropped[:5]}",
+                    field="traits",
+                    kind="too_many_traits",
+                )
         except Exception as error:  # noqa: BLE001
             self._failed("identify", error)
             return None
@@ -291,7 +297,11 @@ class Personalizer:
                 raise InvalidEvent(
                     "give a visitor_id or a user_id", field="visitor_id", kind="missing"
                 )
+            if type(visitor_id) is not str:
+                check_id(visitor_id, "visitor_id", self.limits)
             user_id = self.store.resolve(visitor_id)
+        elif type(user_id) is not str:
+            check_id(user_id, "user_id", self.limits)
         key = profile_key(visitor_id, user_id)
         stored = self.store.load(key)
         if stored is not None:
@@ -326,6 +336,10 @@ class Personalizer:
             )
 
 
+def _new_profile(visitor_id: str | None, user_id: str | None) -> Profile:
+    return Profile(visitor_id=visitor_id, user_id=user_id, origin=new_message_id())
+
+
 def _fold(
     profile: Profile | None,
     visitor_id: str | None,
@@ -334,7 +348,7 @@ def _fold(
     settings: Settings,
 ) -> Profile:
     if profile is None:
-        profile = Profile(visitor_id=visitor_id, user_id=user_id, origin=new_message_id())
+        profile = _new_profile(visitor_id, user_id)
     return reduce(profile, event, settings)
 
 
@@ -342,7 +356,7 @@ def _set_traits(
     profile: Profile | None, visitor_id: str | None, user_id: str | None, traits: Mapping[str, Any]
 ) -> Profile:
     if profile is None:
-        profile = Profile(visitor_id=visitor_id, user_id=user_id, origin=new_message_id())
+        profile = _new_profile(visitor_id, user_id)
     return with_traits(profile, traits)
 
 
@@ -355,7 +369,7 @@ def _merge_visitor(
     settings: Settings,
 ) -> Profile:
     if customer is None:
-        customer = Profile(visitor_id=visitor_id, user_id=user_id, origin=new_message_id())
+        customer = _new_profile(visitor_id, user_id)
     if visitor is not None:
         customer = merge(customer, visitor, settings)
     return with_traits(customer, traits)

@@ -78,6 +78,9 @@ class PurchaseHistory:
     not counted twice, a refund or cancellation can take its total back, and a merge does not
     count an order that both profiles saw."""
 
+    cancelled: tuple[str, ...] = ()
+    """Recently cancelled order ids: a completion delivered late or again stays cancelled."""
+
     @property
     def order_ids(self) -> tuple[str, ...]:
         return tuple(order_id for order_id, _ in self.recent_orders)

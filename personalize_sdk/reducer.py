@@ -13,7 +13,6 @@ immutable value once. The input profile is never modified.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
@@ -68,7 +67,25 @@ _EVENT_PAGES: Mapping[str, str] = {
 }
 _EVENT_STAGES: Mapping[str, int] = {ev.PRODUCT_ADDED: _STAGE["cart"]}
 
-_intern = sys.intern
+_SHARED: dict[str, str] = {}
+_MAX_SHARED = 100_000
+
+
+def _shared(text: str) -> str:
+    """One copy of each product id and key for all profiles: they come from a bounded catalog.
+
+    Not `sys.intern`, which keeps strings forever on newer Pythons: ids sent by bots are
+    unbounded, and this table is cleared when full instead.
+    """
+    found = _SHARED.get(text)
+    if found is not None:
+        return found
+    if len(_SHARED) >= _MAX_SHARED:
+        _SHARED.clear()
+    _SHARED[text] = text
+    return text
+
+
 _log2 = math.log2
 _new_tuple = tuple.__new__
 
@@ -220,7 +237,16 @@ def _product_added(
     quantity = props.get("quantity")
     if quantity is None:
         quantity = 1
-    if product_id is None or quantity == 0:
+    if product_id is None or quantity == 0 or _before_last_order(profile, ts):
+        _add_affinity(
+            p,
+            profile,
+            _key(props.get("category")),
+            _key(props.get("brand")),
+            WEIGHT_ADD,
+            ts,
+            settings,
+        )
         return
     items = list(profile.cart.items)
     for index, item in enumerate(items):
@@ -252,7 +278,7 @@ def _product_removed(
     settings: Settings,
 ) -> None:
     product_id = _product_id(props)
-    if product_id is None:
+    if product_id is None or _before_last_order(profile, ts):
         return
     removed = props.get("quantity")
     items = []
@@ -279,8 +305,9 @@ def _cart_snapshot(
 ) -> None:
     """`Cart Viewed` and `Checkout Started` carry the whole cart: it replaces what we had."""
     products = props.get("products")
-    if not isinstance(products, (list, tuple)):
-        return
+    updated_at = profile.cart.updated_at
+    if not isinstance(products, (list, tuple)) or (updated_at is not None and ts < updated_at):
+        return  # no snapshot, or an older one than what we know
     items = []
     for product in products[: settings.cart_limit]:
         product_id = _product_id(product)
@@ -309,8 +336,8 @@ def _order_completed(
     orders = profile.orders
     order_id = props.get("order_id")
     order_id = None if order_id is None else str(order_id)
-    if order_id is not None and order_id in orders.order_ids:
-        return  # the same order reported twice
+    if order_id is not None and (order_id in orders.order_ids or order_id in orders.cancelled):
+        return  # the same order reported twice, or one cancelled already
     products = props.get("products")
     if not isinstance(products, (list, tuple)) or not products:
         products = [attrs.asdict(item) for item in profile.cart.items]
@@ -318,7 +345,10 @@ def _order_completed(
     if total is None:
         total = props.get("revenue")
     if total is None:
-        total = sum((p.get("price") or 0) * (p.get("quantity") or 1) for p in products)
+        total = sum(
+            (p.get("price") or 0) * (1 if p.get("quantity") is None else p["quantity"])
+            for p in products
+        )
     categories, product_ids = orders.categories, orders.product_ids
     limit = settings.order_history_limit
     for product in products:
@@ -339,8 +369,11 @@ def _order_completed(
         recent_orders=orders.recent_orders
         if order_id is None
         else ((order_id, float(total)), *orders.recent_orders[: limit - 1]),
+        cancelled=orders.cancelled,
     )
-    p[_P_CART] = Cart(updated_at=_latest(profile.cart, ts))
+    cart_changed = profile.cart.updated_at
+    if cart_changed is None or ts >= cart_changed:  # a late order leaves a newer cart alone
+        p[_P_CART] = Cart(updated_at=ts)
 
 
 def _take_back(
@@ -356,32 +389,42 @@ def _take_back(
 ) -> None:
     """Refunds and cancellations take money back from the purchase history.
 
-    The amount is the one given (`total`, else `revenue`, else `value`), or the whole order when
-    none is (found among the recent orders). A cancellation of a known order also takes back
-    its count. An amount given for an order we never saw is taken back from the total.
+    A refund takes back the amount given (`total`, else `revenue`, else `value`) or, when none
+    is, what remains of the order; never more than remains of a known order. A cancellation
+    takes back what remains of the order and its count, and remembers the order id, so a
+    completion delivered late or again does not bring it back. For an order we never saw, the
+    amount given is taken from the total.
     """
     orders = profile.orders
     order_id = props.get("order_id")
     order_id = None if order_id is None else str(order_id)
     recent = dict(orders.recent_orders)
-    amount = next(
-        (props[key] for key in ("total", "revenue", "value") if props.get(key) is not None),
-        recent.get(order_id) if order_id is not None else None,
+    remaining = recent.get(order_id) if order_id is not None else None
+    given = next(
+        (props[key] for key in ("total", "revenue", "value") if props.get(key) is not None), None
     )
-    if amount is None:
-        return
     count = orders.count
-    if order_id in recent:
-        if cancelled:
+    cancelled_ids = orders.cancelled
+    if cancelled:
+        amount = remaining if remaining is not None else given
+        if remaining is not None:
             del recent[order_id]
             count = max(count - 1, 0)
-        else:
-            recent[order_id] = max(recent[order_id] - amount, 0.0)
+        if order_id is not None and order_id not in cancelled_ids:
+            cancelled_ids = (order_id, *cancelled_ids[: settings.order_history_limit - 1])
+    else:
+        amount = given if given is not None else remaining
+        if amount is not None and remaining is not None:
+            amount = min(amount, remaining)
+            recent[order_id] = remaining - amount
+    if amount is None and cancelled_ids is orders.cancelled:
+        return
     p[_P_ORDERS] = attrs.evolve(
         orders,
         count=count,
-        total=max(orders.total - amount, 0.0),
+        total=max(orders.total - (amount or 0.0), 0.0),
         recent_orders=tuple(recent.items()),
+        cancelled=cancelled_ids,
     )
 
 
@@ -410,28 +453,34 @@ def _add_affinity(
     ts: float,
     settings: Settings,
 ) -> None:
-    """Add `weight` to both affinities (`affinity.add`, inlined: this runs for most events)."""
-    phase = ts / settings.half_life
+    """Add `weight`, at time `ts`, to the category's and the brand's affinity (see `affinity`)."""
+    added = _log2(weight) + ts / settings.half_life
     if category is not None:
-        scores = p[_P_CATEGORY_AFFINITY]
-        if scores is profile.category_affinity:  # copy once per event, then add to the copy
-            scores = p[_P_CATEGORY_AFFINITY] = dict(scores)
-        old = scores.get(category)
-        scores[category] = (
-            _log2(weight) if old is None else _log2(2.0 ** (old - phase) + weight)
-        ) + phase
-        if old is None and len(scores) > MAX_AFFINITY_KEYS:
-            del scores[min(scores, key=scores.__getitem__)]  # the weakest goes
+        p[_P_CATEGORY_AFFINITY] = _bump(
+            p[_P_CATEGORY_AFFINITY], profile.category_affinity, category, added
+        )
     if brand is not None:
-        scores = p[_P_BRAND_AFFINITY]
-        if scores is profile.brand_affinity:
-            scores = p[_P_BRAND_AFFINITY] = dict(scores)
-        old = scores.get(brand)
-        scores[brand] = (
-            _log2(weight) if old is None else _log2(2.0 ** (old - phase) + weight)
-        ) + phase
-        if old is None and len(scores) > MAX_AFFINITY_KEYS:
-            del scores[min(scores, key=scores.__getitem__)]
+        p[_P_BRAND_AFFINITY] = _bump(p[_P_BRAND_AFFINITY], profile.brand_affinity, brand, added)
+
+
+def _bump(
+    scores: Mapping[str, float], original: Mapping[str, float], key: str, added: float
+) -> dict[str, float]:
+    """`scores` (copied once per event) with `added` summed into `key`, bounded in size.
+
+    The sum is `affinity.combine`, inlined: it stays exact however old either side is.
+    """
+    if scores is original:
+        scores = dict(scores)
+    old = scores.get(key)
+    if old is None:
+        scores[key] = added  # type: ignore[index]
+        if len(scores) > MAX_AFFINITY_KEYS:
+            del scores[min(scores, key=scores.__getitem__)]  # type: ignore[attr-defined]
+    else:
+        high, low = (old, added) if old >= added else (added, old)
+        scores[key] = high + _log2(1.0 + 2.0 ** (low - high))  # type: ignore[index]
+    return scores  # type: ignore[return-value]
 
 
 def _product_id(props: Mapping[str, Any]) -> str | None:
@@ -440,8 +489,7 @@ def _product_id(props: Mapping[str, Any]) -> str | None:
         product_id = props.get("sku")
     if product_id is None or product_id == "":
         return None
-    # Product ids come from a bounded catalog: interning shares one copy across all profiles.
-    return _intern(product_id if type(product_id) is str else str(product_id))
+    return _shared(product_id if type(product_id) is str else str(product_id))
 
 
 _KEYS: dict[object, str | None] = {}
@@ -449,7 +497,7 @@ _MAX_MEMO = 10_000
 
 
 def _key(value: object) -> str | None:
-    """Category or brand key: stripped, lower-cased, cut to `MAX_KEY_LENGTH`, interned; None
+    """Category or brand key: stripped, lower-cased, cut to `MAX_KEY_LENGTH`, shared; None
     for missing or non-text values. They repeat endlessly, so short ones are memoised."""
     try:
         return _KEYS[value]
@@ -457,12 +505,18 @@ def _key(value: object) -> str | None:
         pass
     if type(value) is not str:
         return None
-    key = _intern(value.strip().lower()[:MAX_KEY_LENGTH].strip()) or None
+    key = _shared(value.strip().lower()[:MAX_KEY_LENGTH].strip()) or None
     if len(value) <= MAX_KEY_LENGTH:
         if len(_KEYS) >= _MAX_MEMO:
             _KEYS.clear()
         _KEYS[value] = key
     return key
+
+
+def _before_last_order(profile: Profile, ts: float) -> bool:
+    """A cart change from before the last order belongs to the cart that order bought."""
+    last_order = profile.orders.last_at
+    return last_order is not None and ts < last_order
 
 
 def _latest(cart: Cart, ts: float) -> float:
