@@ -37,7 +37,11 @@ _INT_RANGE = range(-(2**63), 2**63)
 
 
 def walk_mapping(
-    mapping: Mapping[Any, Any], depth: int, limits: EventLimits, ruled: bool = False
+    mapping: Mapping[Any, Any],
+    depth: int,
+    limits: EventLimits,
+    ruled: bool = False,
+    budget: list[int] | None = None,
 ) -> int:
     """Check every key and value of `mapping` (at nesting `depth`); return its JSON size bound.
 
@@ -46,7 +50,12 @@ def walk_mapping(
     """
     if depth > limits.max_depth:
         raise InvalidEvent(f"nested deeper than {limits.max_depth} levels", kind="too_deep")
-    if len(mapping) > limits.max_event_bytes // 6:  # '"k":0,' at the least: cannot fit
+    # Bytes the entries seen so far need at the very least ('"k":0,' each), across the whole
+    # event: a payload that cannot fit is refused before it costs a walk over all of it.
+    if budget is None:
+        budget = [limits.max_event_bytes]
+    budget[0] -= 6 * len(mapping)
+    if budget[0] < 0:
         raise _too_large(len(mapping), "keys", limits)
     size = 2
     max_string = limits.max_string_length
@@ -96,13 +105,15 @@ def walk_mapping(
             else:
                 if rule is not None and value is not None:
                     check_rule(rule, value, limits)
-                size += key_size + 4 + _walk_value(value, depth, limits, rule is _PRODUCTS)
+                size += key_size + 4 + _walk_value(value, depth, limits, rule is _PRODUCTS, budget)
         except InvalidEvent as error:
             raise error.within(key) from None
     return size
 
 
-def _walk_value(value: Any, depth: int, limits: EventLimits, products: bool) -> int:
+def _walk_value(
+    value: Any, depth: int, limits: EventLimits, products: bool, budget: list[int]
+) -> int:
     kind = type(value)
     if kind is str:
         return text_size(value, limits.max_string_length) + 2
@@ -119,7 +130,8 @@ def _walk_value(value: Any, depth: int, limits: EventLimits, products: bool) -> 
     if kind is list or kind is tuple:
         if depth + 1 > limits.max_depth:
             raise InvalidEvent(f"nested deeper than {limits.max_depth} levels", kind="too_deep")
-        if len(value) > limits.max_event_bytes // 2:  # "0," at the least: cannot fit
+        budget[0] -= 2 * len(value)  # "0," at the least
+        if budget[0] < 0:
             raise _too_large(len(value), "items", limits)
         size = 2 + len(value)
         index = 0
@@ -130,25 +142,24 @@ def _walk_value(value: Any, depth: int, limits: EventLimits, products: bool) -> 
                         raise InvalidEvent(
                             f"expected a mapping, got {type(item).__name__}", kind="type"
                         )
-                    size += walk_mapping(item, depth + 2, limits, True)
+                    size += walk_mapping(item, depth + 2, limits, True, budget)
             else:
                 for index, item in enumerate(value):  # noqa: B007
-                    size += _walk_value(item, depth + 1, limits, False)
+                    size += _walk_value(item, depth + 1, limits, False, budget)
         except InvalidEvent as error:
             raise error.within(index) from None
         return size
     if kind is dict or isinstance(value, Mapping):
-        return walk_mapping(value, depth + 1, limits)
+        return walk_mapping(value, depth + 1, limits, False, budget)
     if isinstance(value, _SCALARS):  # subclasses of str/int/float (enums, numpy scalars ...)
         raise InvalidEvent(f"expected a plain JSON value, got {kind.__name__}", kind="type")
     raise InvalidEvent(f"{kind.__name__} is not a JSON value", kind="type")
 
 
 def _too_large(count: int, what: str, limits: EventLimits) -> InvalidEvent:
-    """Refused before walking: so many entries cannot fit in one event (a hostile payload
-    must not cost a walk over a million keys)."""
     return InvalidEvent(
-        f"{count} {what} cannot fit in {limits.max_event_bytes} bytes", kind="too_large"
+        f"with these {count} {what}, the event cannot fit in {limits.max_event_bytes} bytes",
+        kind="too_large",
     )
 
 

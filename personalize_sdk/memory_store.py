@@ -29,6 +29,8 @@ class MemoryStore:
         self.max_links = max_links if max_links is not None else 2 * max_profiles
         self._profiles: OrderedDict[str, Profile] = OrderedDict()
         self._links: OrderedDict[str, str] = OrderedDict()
+        self._linked: dict[str, set[str]] = {}
+        """user id -> the visitor ids linked to it: `unlink_user` never scans every link."""
         self._lock = threading.Lock()
         self.evictions = 0
 
@@ -65,12 +67,24 @@ class MemoryStore:
             profile = change(profiles.get(key), profiles.get(visitor_key), *args)
             profiles.pop(visitor_key, None)
             self._put(key, profile)
-            links = self._links
-            links[visitor_id] = user_id
-            links.move_to_end(visitor_id)
-            if len(links) > self.max_links:
-                links.popitem(last=False)
+            self._link(visitor_id, user_id)
         return profile
+
+    def _link(self, visitor_id: str, user_id: str) -> None:
+        links = self._links
+        self._drop_link(visitor_id)
+        links[visitor_id] = user_id
+        self._linked.setdefault(user_id, set()).add(visitor_id)
+        if len(links) > self.max_links:
+            self._drop_link(next(iter(links)))
+
+    def _drop_link(self, visitor_id: str) -> None:
+        user_id = self._links.pop(visitor_id, None)
+        if user_id is not None:
+            visitors = self._linked[user_id]
+            visitors.discard(visitor_id)
+            if not visitors:
+                del self._linked[user_id]
 
     def _put(self, key: str, profile: Profile) -> None:
         profiles = self._profiles
@@ -86,13 +100,13 @@ class MemoryStore:
 
     def unlink(self, visitor_id: str) -> None:
         with self._lock:
-            self._links.pop(visitor_id, None)
+            self._drop_link(visitor_id)
 
     def unlink_user(self, user_id: str) -> list[str]:
         with self._lock:
-            visitors = [v for v, u in self._links.items() if u == user_id]
+            visitors = sorted(self._linked.get(user_id, ()))
             for visitor_id in visitors:
-                del self._links[visitor_id]
+                self._drop_link(visitor_id)
         return visitors
 
     def flush(self) -> None:
@@ -102,3 +116,4 @@ class MemoryStore:
         with self._lock:
             self._profiles.clear()
             self._links.clear()
+            self._linked.clear()

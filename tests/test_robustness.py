@@ -303,3 +303,31 @@ def test_payloads_that_cannot_fit_are_refused_before_walking(pz, properties, fie
         pz.track("v", ev.PAGE_VIEWED, properties)
     assert (raised.value.field, raised.value.kind) == (field, "too_large")
     assert pz.profile("v") == Profile(visitor_id="v")
+
+
+class Counted(Mapping):
+    """Ten small entries; counts how many times it is walked."""
+
+    walked = 0
+
+    def __len__(self) -> int:
+        return 10
+
+    def __iter__(self):
+        Counted.walked += 1
+        return iter(f"k{i}" for i in range(10))
+
+    def __getitem__(self, key):
+        return 0
+
+
+def test_the_size_budget_spans_the_whole_event_not_each_container(pz):
+    Counted.walked = 0
+    shared = Counted()
+    with pytest.raises(InvalidEvent) as raised:
+        pz.track("v", ev.PAGE_VIEWED, {"many": [shared] * 3_000})
+    assert raised.value.kind == "too_large"
+    # 3,000 mappings of ten entries need 180 KB: the walk stops after ~550 of them.
+    assert Counted.walked < 600
+    with pytest.raises(InvalidEvent, match="cannot fit"):
+        pz.track("v", ev.PAGE_VIEWED, {"a": [[0] * 16_000] * 300})
