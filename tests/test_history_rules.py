@@ -1,0 +1,182 @@
+"""History that arrives late, twice, or from two places: affinities, carts, orders, merges."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pytest
+
+from personalize_sdk import ConfigError, EventLimits, InvalidEvent, Personalizer
+from personalize_sdk import events as ev
+from personalize_sdk.identity import MAX_TRAITS
+from tests.helpers import DAY, MINUTE, view
+
+YEAR_2000 = 946_771_200.0  # 2000-01-02
+
+
+@pytest.mark.parametrize("half_life_days", [7, 1, 0.01])
+def test_events_from_long_ago_keep_affinities_exact(clock, half_life_days):
+    pz = Personalizer(
+        {"settings": {"affinity_half_life_days": half_life_days}}, clock=clock, strict=True
+    )
+    pz.track("v", ev.PRODUCT_VIEWED, view("a", category="Shoes"))
+    pz.track("v", ev.PRODUCT_VIEWED, view("b", category="Shoes"), timestamp=YEAR_2000)
+    pz.track(
+        "v",
+        ev.ORDER_COMPLETED,
+        {"order_id": "old", "total": 5.0, "products": [view("c", category="Bags")]},
+        timestamp=YEAR_2000,
+    )
+    scores = pz.affinities("v")
+    assert scores["category"]["shoes"] == pytest.approx(1.0)  # the old view adds ~nothing
+    assert scores["category"]["bags"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_login_after_a_webhook_order_keeps_the_cart_it_emptied(pz, clock):
+    pz.track("anon", ev.PRODUCT_ADDED, view("p"))
+    clock.advance(2 * MINUTE)
+    pz.track(None, ev.ORDER_COMPLETED, {"order_id": "o1", "total": 100.0}, user_id="u1")
+    clock.advance(MINUTE)
+    pz.identify("anon", user_id="u1")
+    profile = pz.profile("anon")
+    assert not profile.cart
+    assert profile.sessions == 1  # one browsing session, seen by both profiles
+    clock.advance(40 * MINUTE)
+    assert not {"cart_abandoner", "returning"} & pz.segments("anon")
+
+
+def test_login_merges_a_cart_that_no_order_bought(pz, clock):
+    pz.track(None, ev.PRODUCT_ADDED, view("old"), user_id="u1")
+    clock.advance(DAY)
+    pz.track("anon", ev.PRODUCT_ADDED, view("new"))
+    pz.identify("anon", user_id="u1")
+    assert [i.product_id for i in pz.profile("anon").cart.items] == ["new", "old"]
+    assert pz.profile("anon").sessions == 2
+
+
+def test_a_late_order_leaves_a_newer_cart_alone(pz, clock):
+    pz.track("v", ev.PRODUCT_ADDED, view("later"))
+    pz.track(
+        "v", ev.ORDER_COMPLETED, {"order_id": "o1", "total": 9.0}, timestamp=clock() - 10 * MINUTE
+    )
+    profile = pz.profile("v")
+    assert [i.product_id for i in profile.cart.items] == ["later"]
+    assert profile.orders.count == 1
+
+
+def test_an_add_from_before_the_last_order_does_not_refill_the_cart(pz, clock):
+    pz.track("v", ev.ORDER_COMPLETED, {"order_id": "o1", "total": 9.0})
+    pz.track("v", ev.PRODUCT_ADDED, view("x"), timestamp=clock() - MINUTE)  # retried, late
+    assert not pz.profile("v").cart
+    clock.advance(40 * MINUTE)
+    assert "cart_abandoner" not in pz.segments("v")
+
+
+def test_an_older_cart_snapshot_is_ignored(pz, clock):
+    pz.track("v", ev.PRODUCT_ADDED, view("a"))
+    pz.track("v", ev.CART_VIEWED, {"products": []}, timestamp=clock() - MINUTE)
+    assert [i.product_id for i in pz.profile("v").cart.items] == ["a"]
+
+
+def order(pz, order_id, total, **kw):
+    pz.track("v", ev.ORDER_COMPLETED, {"order_id": order_id, "total": total}, **kw)
+
+
+def test_a_cancelled_order_stays_cancelled_when_its_completion_comes_again(pz, clock):
+    order(pz, "o1", 100.0)
+    pz.track("v", ev.ORDER_CANCELLED, {"order_id": "o1"})
+    order(pz, "o1", 100.0)  # the webhook delivers the completion again
+    orders = pz.profile("v").orders
+    assert (orders.count, orders.total) == (0, 0.0)
+
+
+def test_a_cancellation_before_its_completion(pz, clock):
+    pz.track("v", ev.ORDER_CANCELLED, {"order_id": "o1"})
+    order(pz, "o1", 100.0)
+    assert (pz.profile("v").orders.count, pz.profile("v").orders.total) == (0, 0.0)
+
+
+def test_a_refund_never_takes_more_than_remains_of_its_order(pz):
+    order(pz, "o1", 100.0)
+    order(pz, "o2", 400.0)
+    pz.track("v", ev.ORDER_REFUNDED, {"order_id": "o1", "total": 400.0})
+    assert pz.profile("v").orders.total == 400.0
+    pz.track("v", ev.ORDER_REFUNDED, {"order_id": "o2", "total": 150.0})
+    pz.track("v", ev.ORDER_CANCELLED, {"order_id": "o2", "total": 400.0})  # payload's total
+    orders = pz.profile("v").orders
+    assert (orders.count, orders.total) == (1, 0.0)  # o1 refunded in full, o2 cancelled
+
+
+def test_merging_keeps_traits_bounded_and_the_customers_win(pz):
+    pz.identify("anon", traits={f"v{i}": i for i in range(150)} | {"tier": "visitor"})
+    pz.identify("other", user_id="u1", traits={f"c{i}": i for i in range(150)} | {"tier": "gold"})
+    pz.identify("anon", user_id="u1")
+    traits = pz.profile("anon").traits
+    assert len(traits) == MAX_TRAITS
+    assert traits["tier"] == "gold"
+    assert all(f"c{i}" in traits for i in range(150))
+
+
+def test_too_many_traits_still_links_and_merges(clock):
+    pz = Personalizer(clock=clock)
+    pz.identify("u-device", user_id="u1", traits={f"t{i}": i for i in range(MAX_TRAITS)})
+    pz.track("anon", ev.ORDER_COMPLETED, {"order_id": "o1", "total": 10.0})
+    assert pz.identify("anon", user_id="u1", traits={"one_more": 1}) is None
+    assert pz.stats()["invalid.too_many_traits"] == 1
+    profile = pz.profile("anon")
+    assert profile.user_id == "u1" and profile.orders.total == 10.0
+    assert "one_more" not in profile.traits
+
+
+def test_traits_are_copied(pz):
+    location = {"city": "Pune", "latitude": 18.5}
+    traits = {"location": location, "tags": ["a"]}
+    pz.identify("v", traits=traits)
+    location["latitude"] = float("nan")
+    traits["tags"].append(object())
+    assert pz.profile("v").traits == {"location": {"city": "Pune", "latitude": 18.5}, "tags": ["a"]}
+
+
+def test_reads_never_confuse_an_int_with_a_visitor_id(clock):
+    pz = Personalizer(clock=clock)
+    pz.track("123", ev.PRODUCT_VIEWED, view("secret"))
+    assert pz.profile(123).recently_viewed == ()  # type: ignore[arg-type]
+    assert pz.stats()["invalid.type"] == 1
+
+
+@pytest.mark.parametrize(
+    "bad", [{"max_event_bytes": "32k"}, {"max_depth": 0}, {"max_string_length": True}]
+)
+def test_event_limits_are_validated(bad):
+    with pytest.raises(ConfigError) as raised:
+        EventLimits(**bad)
+    assert raised.value.field == next(iter(bad))
+
+
+class UnhashableKeys(Mapping):
+    def __len__(self) -> int:
+        return 1
+
+    def __iter__(self):
+        return iter([["a", "list"]])
+
+    def __getitem__(self, key):
+        return 1
+
+    def items(self):
+        return [(["a", "list"], 1)]
+
+
+def test_a_mapping_with_an_unhashable_key_is_invalid_not_a_crash(pz):
+    with pytest.raises(InvalidEvent) as raised:
+        pz.track("v", ev.PAGE_VIEWED, UnhashableKeys())
+    assert raised.value.kind == "type"
+
+
+def test_relinking_a_visitor_keeps_the_link_index_right(pz):
+    pz.identify("d1", user_id="alice")
+    pz.identify("d2", user_id="alice")
+    pz.identify("d1", user_id="bob")
+    assert pz.store.unlink_user("alice") == ["d2"]
+    assert pz.store.resolve("d1") == "bob"
+    assert pz.store.unlink_user("bob") == ["d1"]
