@@ -7,6 +7,7 @@ from typing import Any
 import attrs
 
 from ._exceptions import ConfigError
+from ._shapes import ShapeCache
 
 
 def _positive_int(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -27,6 +28,7 @@ class EventLimits:
     # The walk's caches of keys already checked under these limits (see `_walk`).
     ruled_keys: dict[str, Any] = attrs.field(init=False, factory=dict, eq=False, repr=False)
     plain_keys: dict[str, Any] = attrs.field(init=False, factory=dict, eq=False, repr=False)
+    shapes: ShapeCache = attrs.field(init=False, factory=ShapeCache, eq=False, repr=False)
 
 
 DEFAULT_LIMITS = EventLimits()

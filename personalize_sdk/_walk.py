@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._exceptions import InvalidEvent
 from ._property_rules import PROPERTY_RULES, FieldRule
+from ._shapes import Plan
 
 if TYPE_CHECKING:
     from ._limits import EventLimits
@@ -57,6 +58,13 @@ def walk_mapping(
     budget[0] -= 6 * len(mapping)
     if budget[0] < 0:
         raise _too_large(len(mapping), "keys", limits)
+    shape = tuple(mapping) if type(mapping) is dict else None
+    if shape is not None:
+        plan = (limits.shapes.ruled if ruled else limits.shapes.plain).get(shape)
+        if plan is not None:
+            planned = _planned(plan, mapping, depth, budget)  # type: ignore[arg-type]
+            if planned is not None:
+                return planned
     size = 2
     max_string = limits.max_string_length
     max_id = limits.max_id_length
@@ -108,7 +116,18 @@ def walk_mapping(
                 size += key_size + 4 + _walk_value(value, depth, limits, rule is _PRODUCTS, budget)
         except InvalidEvent as error:
             raise error.within(key) from None
+    if shape is not None:
+        limits.shapes.passed((ruled, shape), lambda k: keys[k][1], limits, _walk_value)
     return size
+
+
+def _planned(plan: Plan, mapping: dict[str, Any], depth: int, budget: list[int]) -> int | None:
+    """The size from a shape's plan (`_shapes`), or None when it declined."""
+    before = budget[0]
+    planned = plan(mapping, depth, budget)
+    if planned is None:
+        budget[0] = before  # the generic walk starts afresh and finds out why
+    return planned
 
 
 def _walk_value(

@@ -1,0 +1,151 @@
+"""Validators specialised to the recurring shapes of event data.
+
+A shop sends the same few shapes over and over: a `Product Viewed` always carries `product_id`,
+`name`, `category`, `brand`, `price`, `currency`; each product of a list the same three keys.
+Once a shape (the exact tuple of a dict's keys, in order) has passed the generic walk a few
+times, it gets a straight-line check generated for it, like attrs and dataclasses generate
+their `__init__`: no loop, no key lookups, no rule dispatch.
+
+A plan only ever *accepts*: for a value it does not expect (a NaN, a wrong type, a bad id) it
+answers None, and the caller runs the generic walk, which finds and names the problem. So the
+generic walk stays the one definition of what is valid; a plan is a shortcut to the same answer.
+Shapes seen only rarely (random keys from a bot) never get a plan: generating one costs more
+than it saves until a shape repeats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ._exceptions import InvalidEvent
+from ._property_rules import FieldRule
+
+if TYPE_CHECKING:
+    from ._limits import EventLimits
+
+Plan = Callable[[dict[str, Any], int, list[int]], "int | None"]
+Shape = tuple[bool, tuple[str, ...]]
+"""(ruled, the keys in order)"""
+
+PLAN_AFTER = 4
+"""Successful generic walks of a shape before it gets a plan."""
+MAX_PLANS = 256
+MAX_COUNTED = 2048
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
+class ShapeCache:
+    """The plans of one `EventLimits` (their bounds are baked into the generated code)."""
+
+    def __init__(self) -> None:
+        self.ruled: dict[tuple[str, ...], Plan] = {}
+        """Plans of ruled dicts (event properties and their products), by their keys."""
+        self.plain: dict[tuple[str, ...], Plan] = {}
+        self._seen: dict[Shape, int] = {}
+
+    def passed(
+        self,
+        shape: Shape,
+        key_sizes: Callable[[str], int],
+        limits: EventLimits,
+        walk_value: Callable[..., int],
+    ) -> None:
+        """A dict of this shape passed the generic walk; plan it once that is no accident."""
+        seen = self._seen.get(shape, 0) + 1
+        if seen < PLAN_AFTER:
+            if len(self._seen) >= MAX_COUNTED:
+                self._seen.clear()
+            self._seen[shape] = seen
+            return
+        self._seen.pop(shape, None)
+        plans = self.ruled if shape[0] else self.plain
+        if len(plans) >= MAX_PLANS:
+            plans.clear()
+        plans[shape[1]] = compile_plan(shape, key_sizes, limits, walk_value)
+
+
+# What a value of each type must satisfy under each rule, as a Python condition that is true
+# when the value is NOT accepted here (the generic walk then decides). None: never accepted.
+_STR_REJECT = {
+    None: "",
+    FieldRule.TEXT: "",
+    FieldRule.ID: " or not 0 < n <= {max_id}",
+    FieldRule.CURRENCY: " or n != 3 or not v.isalpha()",
+}
+_FLOAT_REJECT = {None: "", FieldRule.AMOUNT: " or v < 0"}
+_INT_REJECT = {
+    None: "",
+    FieldRule.ID: "",
+    FieldRule.AMOUNT: " or v < 0",
+    FieldRule.QUANTITY: " or v < 0",
+}
+
+
+def compile_plan(
+    shape: Shape,
+    key_size_of: Callable[[str], int],
+    limits: EventLimits,
+    walk_value: Callable[..., int],
+) -> Plan:
+    """Generate the straight-line check of one shape (see the module docstring)."""
+    from ._property_rules import PROPERTY_RULES
+
+    ruled, keys = shape
+    max_string, max_id = limits.max_string_length, limits.max_id_length
+    lines = ["def plan(m, depth, budget):", "    size = 2"]
+    for key in keys:
+        key_size = key_size_of(key)
+        rule = PROPERTY_RULES.get(key) if ruled else None
+        literal = repr(key)
+        lines += [f"    v = m[{literal}]", "    t = type(v)"]
+        if rule in _STR_REJECT:
+            reject = _STR_REJECT[rule].format(max_id=max_id)
+            lines += [
+                "    if t is str:",
+                "        n = len(v)",
+                f"        if n > {max_string} or not v.isascii(){reject}:",
+                "            return None",
+                f"        size += {key_size + 8} + 6 * n",
+            ]
+        else:
+            lines += ["    if t is str:", "        return None"]
+        if rule in _FLOAT_REJECT:
+            lines += [
+                "    elif t is float:",
+                f"        if v - v != 0.0{_FLOAT_REJECT[rule]}:",
+                "            return None",
+                f"        size += {key_size + 28}",
+            ]
+        if rule in _INT_REJECT:
+            lines += [
+                "    elif t is int:",
+                f"        if not {INT_MIN} <= v <= {INT_MAX}{_INT_REJECT[rule]}:",
+                "            return None",
+                f"        size += {key_size + 24}",
+            ]
+        lines += ["    elif v is None:", f"        size += {key_size + 9}"]
+        if rule is None:
+            lines += ["    elif t is bool:", f"        size += {key_size + 9}"]
+        if rule is None or rule is FieldRule.PRODUCTS:
+            products = rule is FieldRule.PRODUCTS
+            lines += [
+                "    elif t is not bool"
+                + (" and (t is list or t is tuple)" if products else "")
+                + ":",
+                "        try:",
+                f"            size += {key_size + 4} + walk_value(v, depth, limits, {products},"
+                " budget)",
+                "        except InvalidEvent as error:",
+                f"            raise error.within({literal}) from None",
+            ]
+        lines += ["    else:", "        return None"]
+    lines.append("    return size")
+    namespace: dict[str, Any] = {
+        "walk_value": walk_value,
+        "limits": limits,
+        "InvalidEvent": InvalidEvent,
+    }
+    # Our own generated code; the only outside text in it is the keys, written with repr().
+    exec("\n".join(lines), namespace)
+    return namespace["plan"]  # type: ignore[no-any-return]

@@ -1,0 +1,114 @@
+"""Shape plans: generated checks for recurring shapes must answer exactly as the generic walk."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from personalize_sdk import EventLimits, InvalidEvent
+from personalize_sdk._shapes import PLAN_AFTER
+from personalize_sdk._walk import walk_mapping
+
+PRODUCT_SHAPE = (
+    "product_id",
+    "name",
+    "category",
+    "brand",
+    "price",
+    "currency",
+    "quantity",
+    "tags",
+    "products",
+    "extra",
+)
+GOOD = {
+    "product_id": "sku-1",
+    "name": "Diver",
+    "category": "Watches",
+    "brand": "Acme",
+    "price": 12.5,
+    "currency": "EUR",
+    "quantity": 2,
+    "tags": ["a", 1],
+    "products": [{"product_id": "p", "price": 1.0}],
+    "extra": None,
+}
+
+
+def planned_limits() -> EventLimits:
+    limits = EventLimits()
+    for _ in range(PLAN_AFTER):
+        walk_mapping(dict(GOOD), 1, limits, True)
+    assert tuple(GOOD) in limits.shapes.ruled
+    return limits
+
+
+def outcome(mapping: dict, limits: EventLimits) -> tuple:
+    try:
+        return ("ok", walk_mapping(mapping, 1, limits, True))
+    except InvalidEvent as error:
+        return ("invalid", error.field, error.kind)
+
+
+def test_a_shape_gets_a_plan_only_after_repeating():
+    limits = EventLimits()
+    for _ in range(PLAN_AFTER - 1):
+        walk_mapping(dict(GOOD), 1, limits, True)
+    assert tuple(GOOD) not in limits.shapes.ruled
+    walk_mapping(dict(GOOD), 1, limits, True)
+    assert tuple(GOOD) in limits.shapes.ruled
+
+
+def test_a_planned_shape_answers_like_the_generic_walk_for_valid_data():
+    assert outcome(dict(GOOD), planned_limits()) == outcome(dict(GOOD), EventLimits())
+
+
+values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**64), 2**64),
+    st.floats(),
+    st.text(max_size=8),
+    st.sampled_from(["", "EUR", "eur", "x" * 300, "é", "\x01", "\ud800"]),
+    st.lists(st.integers(), max_size=3),
+    st.lists(
+        st.fixed_dictionaries({"product_id": st.text(max_size=3), "price": st.floats()}), max_size=2
+    ),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.just(object()),
+    st.just(math.nan),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.fixed_dictionaries(dict.fromkeys(PRODUCT_SHAPE, values)))
+def test_a_planned_shape_answers_like_the_generic_walk_for_any_values(mapping):
+    generic = EventLimits()
+    generic.shapes.passed = lambda *args: None  # type: ignore[method-assign]  # never plans
+    assert outcome(dict(mapping), planned_limits()) == outcome(dict(mapping), generic)
+
+
+def test_plans_are_per_limits():
+    small = EventLimits(max_string_length=3)
+    for _ in range(PLAN_AFTER):
+        walk_mapping({"name": "abc"}, 1, small, True)
+    assert ("name",) in small.shapes.ruled
+    try:
+        walk_mapping({"name": "abcd"}, 1, small, True)
+    except InvalidEvent as error:
+        assert (error.field, error.kind) == ("name", "too_long")
+    else:
+        raise AssertionError("a 4-character string passed a limit of 3")
+
+
+def test_hostile_keys_are_only_ever_literals_in_generated_code():
+    keys = ["a'b", 'c"d', "e\nf", "g\\h", "'); import os; os.system('x') #", "ünï"]
+    limits = EventLimits()
+    mapping = dict.fromkeys(keys, 1)
+    for _ in range(PLAN_AFTER):
+        walk_mapping(dict(mapping), 1, limits, False)
+    assert tuple(keys) in limits.shapes.plain
+    assert outcome({**mapping, keys[3]: "x"}, limits)[0] == "ok"
+    assert outcome({**mapping, keys[4]: math.inf}, limits) == ("invalid", keys[4], "not_finite")
