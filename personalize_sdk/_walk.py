@@ -156,12 +156,26 @@ def _walk_value(
         index = 0
         try:
             if products:
+                plans = limits.shapes.ruled
+                item_depth = depth + 2
                 for index, item in enumerate(value):  # noqa: B007 - read in the handler
-                    if type(item) is not dict and not isinstance(item, Mapping):
+                    if type(item) is dict:
+                        # The products of a list share a shape: its plan directly, when the
+                        # item is small enough to need no depth or budget checks of its own.
+                        plan = plans.get(tuple(item))
+                        need = 6 * len(item)
+                        if plan and item_depth <= limits.max_depth and budget[0] >= need:
+                            budget[0] -= need
+                            planned = _planned(plan, item, item_depth, budget)
+                            if planned is not None:
+                                size += planned
+                                continue
+                            budget[0] += need  # walk_mapping below takes it again
+                    elif not isinstance(item, Mapping):
                         raise InvalidEvent(
                             f"expected a mapping, got {type(item).__name__}", kind="type"
                         )
-                    size += walk_mapping(item, depth + 2, limits, True, budget)
+                    size += walk_mapping(item, item_depth, limits, True, budget)
             else:
                 for index, item in enumerate(value):  # noqa: B007
                     size += _walk_value(item, depth + 1, limits, False, budget)
