@@ -117,7 +117,8 @@ def walk_mapping(
         except InvalidEvent as error:
             raise error.within(key) from None
     if shape is not None:
-        limits.shapes.passed((ruled, shape), lambda k: keys[k][1], limits, _walk_value)
+        # Key sizes afresh, not from `keys`: that cache may have been cleared meanwhile.
+        limits.shapes.passed((ruled, shape), _key_size, limits, _walk_value)
     return size
 
 
@@ -244,6 +245,10 @@ def _admit_key(key: object, cache: dict[str, _KeyEntry], ruled: bool, max_key: i
         cache.clear()
     cache[key] = entry
     return entry
+
+
+def _key_size(key: str) -> int:
+    return text_size(key, len(key))
 
 
 def text_size(text: str, max_length: int) -> int:

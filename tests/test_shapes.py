@@ -112,3 +112,14 @@ def test_hostile_keys_are_only_ever_literals_in_generated_code():
     assert tuple(keys) in limits.shapes.plain
     assert outcome({**mapping, keys[3]: "x"}, limits)[0] == "ok"
     assert outcome({**mapping, keys[4]: math.inf}, limits) == ("invalid", keys[4], "not_finite")
+
+
+def test_a_plan_is_made_even_when_the_key_cache_was_cleared_meanwhile(monkeypatch):
+    import personalize_sdk._walk as walk
+
+    monkeypatch.setattr(walk, "_MAX_CACHED_KEYS", 2)  # every walk of GOOD clears it
+    limits = EventLimits()
+    for _ in range(PLAN_AFTER + 1):
+        assert outcome(dict(GOOD), limits)[0] == "ok"
+    assert tuple(GOOD) in limits.shapes.ruled
+    assert outcome(dict(GOOD), limits) == outcome(dict(GOOD), EventLimits())
