@@ -74,7 +74,7 @@ def walk_mapping(
             entry = keys.get(key)
         except TypeError:  # an unhashable key, from a Mapping of the caller's own making
             entry = None
-        if entry is None or type(key) is not str:  # a str subclass equals its cached twin
+        if entry is None:
             entry = _admit_key(key, keys, ruled, limits.max_key_length)
         rule, key_size = entry
         kind = type(value)
@@ -228,7 +228,7 @@ def check_rule(rule: FieldRule, value: Any, limits: EventLimits) -> None:
 
 def _admit_key(key: object, cache: dict[str, _KeyEntry], ruled: bool, max_key: int) -> _KeyEntry:
     """Check a key not seen before; remember it (with its rule and size) when valid."""
-    if type(key) is not str:
+    if not isinstance(key, str):  # a str subclass serialises as its text: accepted
         raise InvalidEvent(
             f"keys must be str, got {type(key).__name__}", field=repr(key), kind="type"
         )
