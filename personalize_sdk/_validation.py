@@ -44,7 +44,11 @@ def validate_event(
         check_id(user_id, "user_id", limits)
         if visitor_id is not None:
             check_id(visitor_id, "visitor_id", limits)
-    else:
+    elif not (
+        type(visitor_id) is str
+        and 0 < len(visitor_id) <= limits.max_id_length
+        and visitor_id.isascii()
+    ):  # the common case inline; `check_id` accepts a Unicode id or says what is wrong
         check_id(visitor_id, "visitor_id", limits)
     if type(name) is not str:
         raise InvalidEvent(f"expected str, got {type(name).__name__}", field="event", kind="type")

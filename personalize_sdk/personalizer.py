@@ -83,6 +83,7 @@ class Personalizer:
             timer=self.clock,
         )
         self._stats = Stats()
+        self._accepted = self._stats.accepted
         self._closed = False
 
     @classmethod
@@ -133,7 +134,7 @@ class Personalizer:
         except Exception as error:  # noqa: BLE001 - the SDK never breaks its host
             self._failed("track", error)
             return None
-        self._stats.accepted()
+        self._accepted()
         return accepted.message_id
 
     def identify(
