@@ -59,21 +59,17 @@ def merge(customer: Profile, visitor: Profile, settings: Settings) -> Profile:
 
 
 def _merge_orders(a: PurchaseHistory, b: PurchaseHistory, limit: int) -> PurchaseHistory:
-    if not b.count:
+    if not b.count and not b.cancelled:
         return a
-    if not a.count:
+    if not a.count and not a.cancelled:
         return b
     # An order both profiles saw (tracked in the browser and by a server-side webhook) counts
     # once; an order one side saw cancelled does not count at all.
     known = dict(a.recent_orders)
     twice = [(order_id, total) for order_id, total in b.recent_orders if order_id in known]
     cancelled = _union(a.cancelled, b.cancelled)[:limit]
-    gone = [
-        (order_id, total)
-        for order_id, total in (
-            *[o for o in a.recent_orders if o[0] in b.cancelled],
-            *[o for o in b.recent_orders if o[0] in a.cancelled],
-        )
+    gone = [o for o in a.recent_orders if o[0] in b.cancelled] + [
+        o for o in b.recent_orders if o[0] in a.cancelled
     ]
     newer, older = (b, a) if (b.last_at or 0) >= (a.last_at or 0) else (a, b)
     recent = _union_orders(newer.recent_orders, older.recent_orders)

@@ -180,3 +180,11 @@ def test_relinking_a_visitor_keeps_the_link_index_right(pz):
     assert pz.store.unlink_user("alice") == ["d2"]
     assert pz.store.resolve("d1") == "bob"
     assert pz.store.unlink_user("bob") == ["d1"]
+
+
+def test_a_cancellation_seen_only_by_the_visitor_cancels_the_customers_order(pz, clock):
+    pz.track(None, ev.ORDER_COMPLETED, {"order_id": "o1", "total": 70.0}, user_id="u1")
+    pz.track("anon", ev.ORDER_CANCELLED, {"order_id": "o1"})  # the visitor saw only this
+    pz.identify("anon", user_id="u1")
+    orders = pz.profile("anon").orders
+    assert (orders.count, orders.total, orders.cancelled) == (0, 0.0, ("o1",))
