@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from .profile import Profile
+from .profile import Profile, profile_key
 from .store import Change
 
 DEFAULT_MAX_PROFILES = 100_000
@@ -51,7 +51,7 @@ class MemoryStore:
         try:
             if user_id is None and visitor_id is not None:
                 user_id = self._links.get(visitor_id)
-            key = f"u:{user_id}" if user_id is not None else f"v:{visitor_id}"
+            key = f"u:{user_id}" if user_id is not None else f"v:{visitor_id}"  # profile_key
             profile = change(self._profiles.get(key), visitor_id, user_id, *args)
             self._put(key, profile)
         finally:
@@ -60,8 +60,8 @@ class MemoryStore:
 
     def identify(self, visitor_id: str, user_id: str, change: Change, *args: Any) -> Profile:
         profiles = self._profiles
-        visitor_key = f"v:{visitor_id}"
-        key = f"u:{user_id}"
+        visitor_key = profile_key(visitor_id, None)
+        key = profile_key(visitor_id, user_id)
         with self._lock:
             # Compute first, then change anything: if `change` raises, nothing is lost.
             profile = change(profiles.get(key), profiles.get(visitor_key), *args)
