@@ -407,14 +407,14 @@ def _take_back(
     cancelled_ids = orders.cancelled
     if cancelled:
         amount = remaining if remaining is not None else given
-        if remaining is not None:
+        if order_id is not None and remaining is not None:
             del recent[order_id]
             count = max(count - 1, 0)
         if order_id is not None and order_id not in cancelled_ids:
             cancelled_ids = (order_id, *cancelled_ids[: settings.order_history_limit - 1])
     else:
         amount = given if given is not None else remaining
-        if amount is not None and remaining is not None:
+        if amount is not None and order_id is not None and remaining is not None:
             amount = min(amount, remaining)
             recent[order_id] = remaining - amount
     if amount is None and cancelled_ids is orders.cancelled:
