@@ -60,24 +60,10 @@ def validate_event(
         )
     if properties is None:
         properties = {}
-    elif type(properties) is not dict and not isinstance(properties, Mapping):
-        raise InvalidEvent(
-            f"expected a mapping, got {type(properties).__name__}", field="properties", kind="type"
-        )
-    try:
-        size = walk_mapping(properties, 1, limits, ruled=True)
-    except InvalidEvent as error:
-        raise error.within("properties") from None
+    size = _walk_section(properties, "properties", limits, ruled=True)
     size += 6 * (len(name) if name.isascii() else _utf8_size(name, "event"))
     if context is not None:
-        if not isinstance(context, Mapping):
-            raise InvalidEvent(
-                f"expected a mapping, got {type(context).__name__}", field="context", kind="type"
-            )
-        try:
-            size += walk_mapping(context, 1, limits)
-        except InvalidEvent as error:
-            raise error.within("context") from None
+        size += _walk_section(context, "context", limits)
     if size > limits.max_event_bytes:  # the walk's bound is over: measure exactly
         size = _exact_size(name, properties, context)
     if size > limits.max_event_bytes:
@@ -101,14 +87,7 @@ def validate_traits(traits: object, limits: EventLimits = DEFAULT_LIMITS) -> Map
     """Check identify() traits like event properties, plus the types of the well-known traits."""
     if traits is None:
         return {}
-    if not isinstance(traits, Mapping):
-        raise InvalidEvent(
-            f"expected a mapping, got {type(traits).__name__}", field="traits", kind="type"
-        )
-    try:
-        size = walk_mapping(traits, 1, limits)
-    except InvalidEvent as error:
-        raise error.within("traits") from None
+    size = _walk_section(traits, "traits", limits)
     if size > limits.max_event_bytes:
         size = _exact_size("", traits, None)
     if size > limits.max_event_bytes:
@@ -123,6 +102,19 @@ def validate_traits(traits: object, limits: EventLimits = DEFAULT_LIMITS) -> Map
     # Traits are kept in the profile: a copy, so the caller changing its dict later changes
     # nothing here (identify is rare: the copy costs nothing that matters).
     return copy.deepcopy(dict(traits))
+
+
+def _walk_section(section: object, field: str, limits: EventLimits, ruled: bool = False) -> int:
+    """Walk one top-level mapping of an event (`properties`, `context`, `traits`); errors
+    inside it are named under `field`."""
+    if type(section) is not dict and not isinstance(section, Mapping):
+        raise InvalidEvent(
+            f"expected a mapping, got {type(section).__name__}", field=field, kind="type"
+        )
+    try:
+        return walk_mapping(section, 1, limits, ruled)
+    except InvalidEvent as error:
+        raise error.within(field) from None
 
 
 def check_id(value: object, field: str, limits: EventLimits = DEFAULT_LIMITS) -> str:

@@ -62,11 +62,9 @@ def walk_mapping(
     if shape is not None:
         plan = (limits.shapes.ruled if ruled else limits.shapes.plain).get(shape)
         if plan is not None:
-            before = budget[0]
-            planned = plan(mapping, depth, budget)  # type: ignore[arg-type]
+            planned = _planned(plan, mapping, depth, budget)  # type: ignore[arg-type]
             if planned is not None:
                 return planned
-            budget[0] = before  # the plan declined: the generic walk starts afresh
     size = 2
     max_string = limits.max_string_length
     max_id = limits.max_id_length
