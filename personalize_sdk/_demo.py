@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from .config import Config
+from .page import Page
 from .personalizer import Personalizer
 
 DEMO_CONFIG = {
@@ -29,12 +30,41 @@ DEMO_CONFIG = {
             "condition": {"traits.whatsapp_opt_in": True},
         },
     ],
+    "widgets": {"currency": "INR"},
+    "campaigns": [
+        {
+            "id": "festival-bar",
+            "kind": "hello_bar",
+            "text": "Hi {{ first_name or 'there' }}, the 11/11 sale is on: up to 40% off",
+        },
+        {
+            "id": "free-shipping",
+            "kind": "progress_bar",
+            "thresholds": {"INR": 15000},
+            "text": "Spend {{ remaining }} more for free shipping",
+        },
+        {
+            "id": "recently-viewed",
+            "kind": "recently_viewed",
+            "title": "Still thinking about these?",
+            "min_items": 2,
+        },
+        {
+            "id": "come-back",
+            "kind": "exit_intent",
+            "title": "Leaving your {{ category or 'picks' }} behind?",
+            "text": "Here is 5% off to decide",
+            "coupon": {"code": "FEST5", "discount": "5%"},
+            "audience": {"segments_any": ["cart_abandoner", "buyer_intent"]},
+        },
+    ],
 }
 
 START = datetime(2026, 11, 11, 9, 30, tzinfo=timezone.utc).timestamp()
 MINUTE = 60.0
 DAY = 86_400.0
 VISITOR = "visitor-7f3a"
+PRODUCT_PAGE = Page(type="product", path="/p/sku-104", product_id="sku-104", category="Watches")
 
 Step = tuple[str, float, Callable[[Personalizer], Any]]
 
@@ -147,7 +177,10 @@ def _journey() -> Iterator[Step]:
 def run(out: TextIO, *, color: bool = False) -> Personalizer:
     now = [START]
     pz = Personalizer(
-        Config.from_dict(DEMO_CONFIG, source="<demo config>"), clock=lambda: now[0], strict=True
+        Config.from_dict(DEMO_CONFIG, source="<demo config>"),
+        clock=lambda: now[0],
+        strict=True,
+        secret="demo-secret-not-for-production",
     )
     bold = (lambda s: f"\033[1m{s}\033[0m") if color else (lambda s: s)
     out.write(bold("personalize-sdk demo: one shopper's journey through the engine") + "\n")
@@ -187,3 +220,11 @@ def _describe(pz: Personalizer, out: TextIO) -> None:
     out.write("    segments:\n")
     for name, reason in sorted(explanation.segments.items()):
         out.write(f"      - {name}: {reason}\n")
+    widgets = pz.widgets(VISITOR, PRODUCT_PAGE)
+    out.write("    widgets on a product page:" + ("" if widgets else " none") + "\n")
+    for widget in widgets:
+        data = widget.data
+        shown = data.get("text") or data.get("title") or ""
+        if widget.kind == "recently_viewed":
+            shown += f" ({len(data['products'])} products)"
+        out.write(f"      - {widget.slot}: {widget.kind} {widget.campaign_id!r}: {shown}\n")

@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 
 from ._exceptions import ConfigError
+from .campaign import Campaign
 from .conditions import compile_condition
 from .segments import BUILTIN_RULES
 
@@ -75,6 +76,8 @@ class Settings:
     browse_abandon_minutes: float = attrs.field(default=30.0, validator=_number(1))
     abandon_window_days: float = attrs.field(default=7.0, validator=_number(1))
     """An abandoned cart or browse counts as such for this long, then it is history."""
+    attribution_days: float = attrs.field(default=7.0, validator=_number(0))
+    """An order within this many days after a campaign was shown converts it."""
     segment_cache_ttl_seconds: float = attrs.field(default=60.0, validator=_number(0))
     max_profiles: int = attrs.field(default=100_000, validator=_number(1, integer=True))
     """Profiles kept by the embedded `MemoryStore` before the least recently used are evicted."""
@@ -108,10 +111,48 @@ class SegmentDefinition:
     description: str = ""
 
 
+_BEACON = re.compile(r"^/[A-Za-z0-9_\-./]{0,200}$")
+
+
+@attrs.frozen(kw_only=True)
+class WidgetSettings:
+    """The `[widgets]` table: what every widget shares."""
+
+    beacon_url: str = "/_personalize/beacon"
+    """Where the browser script posts widget interactions (the integrations mount it here)."""
+    currency: str = "USD"
+    """The currency of a cart that names none (progress bars pick their threshold by it)."""
+
+    @classmethod
+    def from_dict(cls, raw: Any, source: str) -> WidgetSettings:
+        if not isinstance(raw, Mapping):
+            raise ConfigError("expected a table", source=source, field="widgets")
+        unknown = sorted(set(raw) - {"beacon_url", "currency"})
+        if unknown:
+            raise ConfigError("unknown setting", source=source, field=f"widgets.{unknown[0]}")
+        beacon_url = raw.get("beacon_url", "/_personalize/beacon")
+        if not isinstance(beacon_url, str) or not _BEACON.match(beacon_url):
+            raise ConfigError(
+                f"expected a path like /_personalize/beacon, got {beacon_url!r}",
+                source=source,
+                field="widgets.beacon_url",
+            )
+        currency = raw.get("currency", "USD")
+        if not isinstance(currency, str) or not re.match(r"^[A-Za-z]{3}$", currency):
+            raise ConfigError(
+                f"expected an ISO 4217 code, got {currency!r}",
+                source=source,
+                field="widgets.currency",
+            )
+        return cls(beacon_url=beacon_url, currency=currency.upper())
+
+
 @attrs.frozen(kw_only=True)
 class Config:
     settings: Settings = Settings()
     segments: tuple[SegmentDefinition, ...] = ()
+    campaigns: tuple[Campaign, ...] = ()
+    widgets: WidgetSettings = WidgetSettings()
     source: str = "<defaults>"
 
     @classmethod
@@ -138,10 +179,16 @@ class Config:
             )
         settings = _load_settings(data.get("settings", {}), source)
         segments = _load_segments(data.get("segments", []), source)
-        return cls(settings=settings, segments=segments, source=source)
+        return cls(
+            settings=settings,
+            segments=segments,
+            campaigns=_load_campaigns(data.get("campaigns", []), source),
+            widgets=WidgetSettings.from_dict(data.get("widgets", {}), source),
+            source=source,
+        )
 
 
-_SECTIONS = frozenset({"settings", "segments"})
+_SECTIONS = frozenset({"settings", "segments", "campaigns", "widgets"})
 _SETTING_NAMES = frozenset(field.name for field in attrs.fields(Settings) if field.init)
 
 
@@ -218,3 +265,22 @@ def _load_segments(raw: Any, source: str) -> tuple[SegmentDefinition, ...]:
             raise ConfigError("expected text", source=source, field=f"{where}.description")
         segments.append(SegmentDefinition(name, dict(condition), matches, description))
     return tuple(segments)
+
+
+def _load_campaigns(raw: Any, source: str) -> tuple[Campaign, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(
+            "expected an array of tables ([[campaigns]])", source=source, field="campaigns"
+        )
+    campaigns: list[Campaign] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(raw):
+        try:
+            campaign = Campaign.from_dict(entry, field=f"campaigns[{index}]")
+        except ConfigError as error:
+            raise ConfigError(error.message, source=source, field=error.field) from None
+        if campaign.id in seen:
+            raise ConfigError("defined twice", source=source, field=f"campaign {campaign.id!r}.id")
+        seen.add(campaign.id)
+        campaigns.append(campaign)
+    return tuple(campaigns)

@@ -12,6 +12,7 @@ from typing import Any
 
 from . import affinity
 from .config import Settings
+from .exposure import merge_exposures
 from .profile import Cart, Profile, PurchaseHistory
 from .reducer import MAX_AFFINITY_KEYS, MAX_COUNTERS, MAX_MESSAGE_IDS
 
@@ -55,6 +56,7 @@ def merge(customer: Profile, visitor: Profile, settings: Settings) -> Profile:
         last_product_view_at=_max(customer.last_product_view_at, visitor.last_product_view_at),
         last_cart_add_at=_max(customer.last_cart_add_at, visitor.last_cart_add_at),
         message_ids=_union(customer.message_ids, visitor.message_ids)[:MAX_MESSAGE_IDS],
+        exposures=merge_exposures(customer.exposures, visitor.exposures),
     )
 
 

@@ -9,7 +9,10 @@ later releases add ``a``-prefixed async twins.
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
+import secrets
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -23,18 +26,27 @@ from ._ids import new_message_id
 from ._limits import DEFAULT_LIMITS, EventLimits
 from ._stats import Stats
 from ._validation import check_id, validate_event, validate_traits
+from .beacon import BeaconResult, check_entry, parse_body
+from .campaign import CONTROL, Campaign
+from .catalog import Catalog, as_catalog
 from .config import Config, Settings, load_config
+from .copy import CopyError
+from .coupons import CouponBook
+from .decision import CampaignIndex, assignment_unit, eligible, variant_for
 from .events import Event
 from .identity import MAX_TRAITS, merge, with_traits
-from .intent import IntentExplanation, explain_intent
+from .intent import IntentExplanation, explain_intent, intent_score
 from .memory_store import MemoryStore
 from .page import Page
+from .popularity_feed import COUNTED_EVENTS, PopularityFeed
 from .profile import Profile, profile_key
 from .reducer import reduce
 from .segment_cache import SegmentCache
-from .segments import SegmentEvaluator, affinity_scores
+from .segments import SegmentEvaluator, affinity_scores, profile_view
 from .store import Store
 from .widget import Widget
+from .widget_data import Scene, build, control_data
+from .widgets import render_control, render_widget
 
 logger = logging.getLogger("personalize_sdk")
 
@@ -65,13 +77,14 @@ class Personalizer:
         clock: Clock | None = None,
         strict: bool = False,
         limits: EventLimits = DEFAULT_LIMITS,
+        secret: str | bytes | None = None,
     ) -> None:
         self.config = load_config(config)
         settings = self.config.settings
         self.store: Store = (
             store if store is not None else MemoryStore(max_profiles=settings.max_profiles)
         )
-        self.catalog = catalog
+        self.catalog: Catalog | None = as_catalog(catalog)
         self.clock: Clock = clock if clock is not None else time.time
         self.strict = strict
         self.limits = limits
@@ -85,6 +98,16 @@ class Personalizer:
         self._stats = Stats()
         self._accepted = self._stats.accepted
         self._closed = False
+        self._campaigns = CampaignIndex(self.config.campaigns)
+        self.coupons: CouponBook = _coupon_book(self.config.campaigns, secret)
+        """Issues and verifies the campaigns' coupon codes: ``pz.coupons.verify(code, now)``."""
+        # Signing a code costs an HMAC or two; the same shopper asks for the same code on
+        # every page, so the last ones issued are kept (lru_cache is thread-safe).
+        self._coupon_code = functools.lru_cache(maxsize=10_000)(self.coupons.code_for)
+        self.popularity: PopularityFeed | None = None
+        """Shop-wide views, adds and orders per product, counted when a campaign recommends."""
+        if self._campaigns.uses_popularity:
+            self.popularity = PopularityFeed()
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> Personalizer:
@@ -131,6 +154,8 @@ class Personalizer:
                 user_id,
             )
             self.store.update(visitor_id, user_id, _fold, accepted, self._settings)
+            if self.popularity is not None and accepted.name in COUNTED_EVENTS:
+                self._count_popularity(accepted)
         except Exception as error:  # noqa: BLE001 - the SDK never breaks its host
             self._failed("track", error)
             return None
@@ -196,12 +221,7 @@ class Personalizer:
     ) -> frozenset[str]:
         """The shopper's segments, cached per process until their profile changes."""
         try:
-            profile, stored, key = self._load(visitor_id, user_id)
-            found = self._segment_cache.get(key, stored)
-            if found is None:
-                found = self._evaluator.evaluate(profile, self.clock())
-                self._segment_cache.put(key, stored, found)
-            return found
+            return self._segments_of(*self._load(visitor_id, user_id))
         except Exception as error:  # noqa: BLE001
             self._failed("segments", error)
             return frozenset()
@@ -228,13 +248,131 @@ class Personalizer:
             self._failed("affinities", error)
             return {"category": {}, "brand": {}}
 
-    def widgets(self, visitor_id: str, page: Page, slot: str | None = None) -> list[Widget]:
-        """Widgets for this shopper on this page. This release has no campaigns: always empty."""
-        return []
+    def widgets(
+        self,
+        visitor_id: str | None,
+        page: Page,
+        slot: str | None = None,
+        *,
+        user_id: str | None = None,
+    ) -> list[Widget]:
+        """The widgets to show this shopper on this page: at most one per slot (`slot` limits
+        it to one slot), at most one overlay, each the highest-priority campaign that is live,
+        targets them, is within its frequency caps and has something to show.
 
-    def render(self, visitor_id: str, page: Page, slot: str = "top") -> str:
-        """HTML of one slot, safe to insert. This release has no campaigns: always empty."""
-        return "".join(str(widget.html) for widget in self.widgets(visitor_id, page, slot))
+        A shopper in a campaign's holdout gets a hidden marker widget (variant "control") so
+        their exposure is recorded too. Never raises in production mode: a fault gives no
+        widget (counted in `stats()`, logged once); a copy template that fails skips that
+        campaign for the next one.
+        """
+        try:
+            if not self._campaigns.campaigns:
+                return []
+            if not isinstance(page, Page):
+                raise InvalidEvent(
+                    f"expected a Page, got {type(page).__name__}", field="page", kind="type"
+                )
+            if slot is not None and type(slot) is not str:
+                raise InvalidEvent(
+                    f"expected a slot name, got {type(slot).__name__}", field="slot", kind="type"
+                )
+            profile, stored, key = self._load(visitor_id, user_id)
+            segments = self._segments_of(profile, stored, key)
+            now = self.clock()
+            scene = Scene(
+                profile=profile,
+                page=page,
+                segments=segments,
+                now=now,
+                half_life=self._settings.half_life,
+                beacon=self.config.widgets.beacon_url,
+                catalog=self.catalog,
+                popularity=self.popularity,
+                coupons=self._coupon_code,
+                default_currency=self.config.widgets.currency,
+            )
+            view = _ViewOf(profile, page, segments, now, self._settings)
+            found = []
+            index = self._campaigns
+            for slot_name in index.slots if slot is None else (slot,):
+                for campaign in index.candidates(slot_name, page.type):
+                    if not eligible(
+                        campaign,
+                        profile,
+                        segments,
+                        page,
+                        now,
+                        view,
+                        self._settings.session_timeout,
+                    ):
+                        continue
+                    widget = self._widget(campaign, variant_for(campaign, profile), scene)
+                    if widget is not None:
+                        found.append(widget)
+                        break
+            return found
+        except Exception as error:  # noqa: BLE001
+            self._failed("widgets", error)
+            return []
+
+    def render(
+        self,
+        visitor_id: str | None,
+        page: Page,
+        slot: str = "top",
+        *,
+        user_id: str | None = None,
+    ) -> str:
+        """HTML of one slot, escaped and safe to insert ("" when nothing is shown there)."""
+        return "".join(
+            str(widget.html) for widget in self.widgets(visitor_id, page, slot, user_id=user_id)
+        )
+
+    def beacon(
+        self,
+        visitor_id: str | None,
+        body: bytes | str | Mapping[str, Any],
+        *,
+        user_id: str | None = None,
+    ) -> BeaconResult:
+        """Record widget interactions the browser reported (shown, clicked, dismissed, coupon
+        copied, survey answered; see docs/markup.md) for the shopper who sent them.
+
+        Framework-neutral: the integrations call it with the request body and the visitor id
+        from the signed cookie. Entries that fail a check are refused one by one (listed in
+        the result, counted in `stats()`); the others are tracked. Frequency caps count the
+        exposures recorded here.
+        """
+        try:
+            if self._closed:
+                raise PersonalizeError("this Personalizer is closed")
+            entries = parse_body(body)
+            profile = self._load(visitor_id, user_id)[0]
+        except Exception as error:  # noqa: BLE001
+            self._failed("beacon", error)
+            return BeaconResult(0, (f"body: {error}",))
+        may_have_seen = _VariantCheck(profile, visitor_id)
+        accepted, rejected = 0, []
+        for number, entry in enumerate(entries):
+            try:
+                interaction = check_entry(entry, self._campaigns.by_id, may_have_seen)
+            except InvalidEvent as error:
+                self._stats.count(f"invalid.beacon.{error.kind}")
+                rejected.append(f"events[{number}].{error.field}: {error.message}")
+                continue
+            context = None if interaction.path is None else {"page": {"path": interaction.path}}
+            done = self.track(
+                visitor_id,
+                interaction.event,
+                interaction.properties,
+                context=context,
+                user_id=user_id,
+            )
+            if done is None:
+                rejected.append(f"events[{number}]: not recorded")
+            else:
+                accepted += 1
+        return BeaconResult(accepted, tuple(rejected))
 
     # -- housekeeping -------------------------------------------------------------------------
 
@@ -309,6 +447,65 @@ class Personalizer:
             return stored, stored, key
         return Profile(visitor_id=visitor_id, user_id=user_id), None, key
 
+    def _segments_of(self, profile: Profile, stored: Profile | None, key: str) -> frozenset[str]:
+        found = self._segment_cache.get(key, stored)
+        if found is None:
+            found = self._evaluator.evaluate(profile, self.clock())
+            self._segment_cache.put(key, stored, found)
+        return found
+
+    def _widget(self, campaign: Campaign, variant_id: str, scene: Scene) -> Widget | None:
+        """The campaign's widget for this shopper, or None when it has nothing to show."""
+        # The holdout is shown nothing, but only where the campaign would have shown something:
+        # otherwise the two groups would not be comparable.
+        control = variant_id == CONTROL
+        variant = campaign.variants[0] if control else campaign.variant(variant_id)
+        if variant is None:  # pragma: no cover - variant_for only returns known variants
+            return None
+        try:
+            data = build(campaign, variant, scene)
+        except CopyError as error:
+            self._failed_copy(campaign, error)
+            return None
+        if data is None:
+            return None
+        if control:
+            data = control_data(campaign, scene)
+            html = render_control(data)
+        else:
+            html = render_widget(data)
+        return Widget(
+            kind=campaign.kind,
+            campaign_id=campaign.id,
+            variant=variant_id,
+            slot=campaign.slot,
+            html=html,
+            data=data,
+        )
+
+    def _failed_copy(self, campaign: Campaign, error: CopyError) -> None:
+        if self.strict:
+            raise error
+        if self._stats.count(f"errors.widgets.copy.{campaign.id}") == 1:
+            logger.error(
+                "campaign %r: its copy failed to render, the widget is skipped (logged once, "
+                "counted in stats()): %s",
+                campaign.id,
+                error,
+            )
+
+    def _count_popularity(self, event: Event) -> None:
+        """Feed the shop-wide counters; an event they cannot take costs the counters only."""
+        assert self.popularity is not None
+        try:
+            self.popularity.record(event)
+        except Exception as error:  # noqa: BLE001 - the event itself is stored already
+            if self._stats.count("errors.popularity") == 1:
+                logger.warning(
+                    "popularity counters refused an event (logged once, counted in stats()): %s",
+                    error,
+                )
+
     def _failed(self, call: str, error: Exception) -> None:
         if self.strict:
             raise error
@@ -335,6 +532,73 @@ class Personalizer:
                 call,
                 exc_info=error,
             )
+
+
+class _ViewOf:
+    """The profile view a targeting condition reads, with the page, built once on first use."""
+
+    __slots__ = ("_built", "_now", "_page", "_profile", "_segments", "_settings")
+
+    def __init__(
+        self,
+        profile: Profile,
+        page: Page,
+        segments: frozenset[str],
+        now: float,
+        settings: Settings,
+    ) -> None:
+        self._profile, self._page, self._segments = profile, page, segments
+        self._now, self._settings = now, settings
+        self._built: Mapping[str, Any] | None = None
+
+    def __call__(self) -> Mapping[str, Any]:
+        if self._built is None:
+            profile = self._profile
+            view = profile_view(
+                profile,
+                self._now,
+                self._settings,
+                intent_score(profile),
+                dict.fromkeys(self._segments, ""),
+            )
+            view["page"] = attrs.asdict(self._page)
+            self._built = view
+        return self._built
+
+
+class _VariantCheck:
+    """Could this shopper have been shown this variant? Their recorded variant, or what they
+    are assigned now, or what their device was assigned before they logged in."""
+
+    def __init__(self, profile: Profile, visitor_id: str | None) -> None:
+        self._profile = profile
+        self._units = {assignment_unit(profile), visitor_id or ""}
+
+    def __call__(self, campaign: Campaign, variant: str) -> bool:
+        exposure = self._profile.exposures.get(campaign.id)
+        if exposure is not None and exposure.variant == variant:
+            return True
+        return any(campaign.assign(unit) == variant for unit in self._units)
+
+
+def _coupon_book(campaigns: tuple[Campaign, ...], secret: str | bytes | None) -> CouponBook:
+    policies = {
+        (campaign.id, variant.id): variant.content["coupon"]
+        for campaign in campaigns
+        for variant in campaign.variants
+        if variant.content.get("coupon") is not None
+    }
+    if secret is None:
+        secret = os.environ.get("PERSONALIZE_SECRET")
+    if secret is None:
+        secret = secrets.token_bytes(32)
+        if any(policy.unique for policy in policies.values()):
+            logger.warning(
+                "unique coupon codes are signed with a key made up for this process: they will "
+                "not verify in another process or after a restart. Set PERSONALIZE_SECRET or "
+                "pass Personalizer(secret=...)."
+            )
+    return CouponBook(secret, policies)
 
 
 def _new_profile(visitor_id: str | None, user_id: str | None) -> Profile:

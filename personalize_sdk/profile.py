@@ -21,6 +21,8 @@ from typing import Any, NamedTuple
 
 import attrs
 
+from .exposure import Exposure
+
 FUNNEL_STAGES: tuple[str, ...] = (
     "none",
     "home",
@@ -158,6 +160,8 @@ class Profile(NamedTuple):
     """A unique id given when the profile was created."""
     merged: tuple[str, ...] = ()
     """`origin` of every profile merged into this one, so merging is idempotent."""
+    exposures: Mapping[str, Exposure] = EMPTY
+    """Campaign id -> what the shopper saw of it (see `exposure`); frequency caps read it."""
 
     @property
     def key(self) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 from . import events as ev
+from . import exposure as exp
 from .config import Settings
 from .events import Event
 from .profile import FUNNEL_STAGES, Cart, CartItem, Profile, PurchaseHistory, Session
@@ -95,6 +96,7 @@ _P_FIRST_SEEN, _P_LAST_SEEN, _P_COUNTERS = _p("first_seen"), _p("last_seen"), _p
 _P_CATEGORY_AFFINITY, _P_BRAND_AFFINITY = _p("category_affinity"), _p("brand_affinity")
 _P_ORDERS, _P_CART, _P_MESSAGE_IDS = _p("orders"), _p("cart"), _p("message_ids")
 _P_LAST_PRODUCT_VIEW_AT, _P_LAST_CART_ADD_AT = _p("last_product_view_at"), _p("last_cart_add_at")
+_P_EXPOSURES = _p("exposures")
 _s = Session._fields.index
 _S_LAST_AT, _S_EVENTS, _S_PRODUCTS_VIEWED = _s("last_at"), _s("events"), _s("products_viewed")
 _S_PRODUCT_SECONDS, _S_PRICE_MIN, _S_PRICE_MAX = (
@@ -374,6 +376,8 @@ def _order_completed(
     cart_changed = profile.cart.updated_at
     if cart_changed is None or ts >= cart_changed:  # a late order leaves a newer cart alone
         p[_P_CART] = Cart(updated_at=ts)
+    if profile.exposures:
+        p[_P_EXPOSURES] = exp.converted(profile.exposures, ts, settings.attribution_days * 86_400.0)
 
 
 def _take_back(
@@ -428,6 +432,29 @@ def _take_back(
     )
 
 
+def _widget_event(
+    p: Draft,
+    s: Draft,
+    profile: Profile,
+    session: Session,
+    props: Mapping[str, Any],
+    ts: float,
+    settings: Settings,
+    *,
+    record: Callable[[exp.Exposure | None, str, float], exp.Exposure],
+) -> None:
+    """A widget shown, clicked or dismissed (reported by the browser) updates its campaign's
+    exposure record, which frequency caps read."""
+    named = exp.campaign_of(props)
+    if named is None:
+        return
+    campaign, variant = named
+    exposures = profile.exposures
+    p[_P_EXPOSURES] = exp.with_exposure(
+        exposures, campaign, record(exposures.get(campaign), variant, ts)
+    )
+
+
 Handler = Callable[[Draft, Draft, Profile, Session, Mapping[str, Any], float, Settings], None]
 _HANDLERS: Mapping[str, Handler] = {
     ev.PRODUCT_VIEWED: _product_viewed,
@@ -441,6 +468,10 @@ _HANDLERS: Mapping[str, Handler] = {
     ev.ORDER_COMPLETED: _order_completed,
     ev.ORDER_REFUNDED: partial(_take_back, cancelled=False),
     ev.ORDER_CANCELLED: partial(_take_back, cancelled=True),
+    ev.WIDGET_SHOWN: partial(_widget_event, record=exp.shown),
+    ev.WIDGET_CLICKED: partial(_widget_event, record=exp.clicked),
+    ev.COUPON_COPIED: partial(_widget_event, record=exp.clicked),
+    ev.WIDGET_DISMISSED: partial(_widget_event, record=exp.dismissed),
 }
 
 

@@ -40,9 +40,10 @@ def test_every_source_file_is_in_the_wheel(wheel):
         ("personalize_sdk", "personalize_sdk"),
         ("integrations", "personalize_sdk/integrations"),
     ):
-        for source in (ROOT / folder).rglob("*.py"):
-            inside = f"{package}/{source.relative_to(ROOT / folder).as_posix()}"
-            assert inside in names, f"{source} is missing from the wheel (pyproject packages?)"
+        for pattern in ("*.py", "*.js", "*.css"):
+            for source in (ROOT / folder).rglob(pattern):
+                inside = f"{package}/{source.relative_to(ROOT / folder).as_posix()}"
+                assert inside in names, f"{source} is missing from the wheel (pyproject?)"
 
 
 def test_the_wheel_contains_package_integrations_types_and_entry_point(wheel):
@@ -62,7 +63,8 @@ def test_the_wheel_contains_package_integrations_types_and_entry_point(wheel):
         for line in metadata.splitlines()
         if line.startswith("Requires-Dist:") and "extra ==" not in line
     }
-    assert requires == {"attrs", "cachetools", "httpx", "jinja2", "msgpack", "tomli"}
+    # tomli on Python 3.10 only, tzdata on Windows only
+    assert requires == {"attrs", "cachetools", "httpx", "jinja2", "msgpack", "tomli", "tzdata"}
     extras = {
         line.split(":", 1)[1].strip()
         for line in metadata.splitlines()

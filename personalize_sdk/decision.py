@@ -1,0 +1,98 @@
+"""Which campaigns may show on a page, in what order, in which variant (C1-C4): pure.
+
+`CampaignIndex` groups campaigns by slot and page type once, at config load, each group sorted
+by priority, so a decision looks only at the campaigns that could apply to this slot on this
+kind of page, best first, and stops at the first one that is eligible and has something to show.
+With many campaigns the cost grows with the campaigns of one slot and page type, not with all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timezone
+
+from .audience import View
+from .campaign import CONTROL, Campaign
+from .page import Page
+from .profile import Profile
+
+ANY_PAGE = "*"
+
+
+class CampaignIndex:
+    """Campaigns by slot, then page type; every list sorted by priority (highest first, then id).
+
+    A campaign without `page_types` is listed under every page type (and under `ANY_PAGE`, for
+    page types no campaign names).
+    """
+
+    def __init__(self, campaigns: Iterable[Campaign]) -> None:
+        self.campaigns: tuple[Campaign, ...] = tuple(campaigns)
+        self.by_id: Mapping[str, Campaign] = {c.id: c for c in self.campaigns}
+        ranked = sorted(self.campaigns, key=lambda c: (-c.priority, c.id))
+        slots: dict[str, dict[str, list[Campaign]]] = {}
+        page_types = {t for c in ranked for t in c.audience.page_types}
+        for campaign in ranked:
+            by_page = slots.setdefault(campaign.slot, {})
+            for page_type in campaign.audience.page_types or (*page_types, ANY_PAGE):
+                by_page.setdefault(page_type, []).append(campaign)
+        self._slots: Mapping[str, Mapping[str, tuple[Campaign, ...]]] = {
+            slot: {page_type: tuple(found) for page_type, found in by_page.items()}
+            for slot, by_page in slots.items()
+        }
+        self.slots: tuple[str, ...] = tuple(sorted(self._slots))
+        self.uses_popularity = any(c.kind == "recommendations" for c in self.campaigns)
+
+    def candidates(self, slot: str, page_type: str) -> tuple[Campaign, ...]:
+        by_page = self._slots.get(slot)
+        if by_page is None:
+            return ()
+        found = by_page.get(page_type)
+        return by_page.get(ANY_PAGE, ()) if found is None else found
+
+    def __len__(self) -> int:
+        return len(self.campaigns)
+
+
+def eligible(
+    campaign: Campaign,
+    profile: Profile,
+    segments: frozenset[str],
+    page: Page,
+    now: float,
+    view: View,
+    session_timeout: float,
+) -> bool:
+    """Is the campaign live now, for this shopper on this page, within its frequency caps?"""
+    schedule = campaign.schedule
+    if schedule is not None and not schedule.active(now):
+        return False
+    if not campaign.audience.matches(profile, segments, page, view):
+        return False
+    caps = campaign.caps
+    if caps.unlimited:
+        return True
+    local_date = schedule.local_date if schedule is not None else _utc_date
+    return caps.allows(
+        profile.exposures.get(campaign.id), profile.session, now, session_timeout, local_date
+    )
+
+
+def variant_for(campaign: Campaign, profile: Profile) -> str:
+    """The shopper's variant: the one they were shown before (sticky through logins and config
+    changes that keep it), else the deterministic assignment of their id."""
+    exposure = profile.exposures.get(campaign.id)
+    if exposure is not None and (
+        (exposure.variant == CONTROL and campaign.holdout) or campaign.variant(exposure.variant)
+    ):
+        return exposure.variant
+    return campaign.assign(assignment_unit(profile))
+
+
+def assignment_unit(profile: Profile) -> str:
+    """Customers are bucketed by user id (the same on every device), visitors by visitor id."""
+    return profile.user_id or profile.visitor_id or ""
+
+
+def _utc_date(now: float) -> date:
+    return datetime.fromtimestamp(now, timezone.utc).date()

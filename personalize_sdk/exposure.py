@@ -1,0 +1,137 @@
+"""What a shopper has seen of each campaign: exposures, clicks, dismissals and conversions.
+
+The browser reports a widget shown, clicked or dismissed (E4) through the beacon, which tracks
+`Widget Shown` / `Widget Clicked` / `Widget Dismissed` / `Coupon Copied` events; the reducer
+folds them into `Profile.exposures` with the functions here. Frequency caps read these records,
+so caps count what a shopper actually saw, and because they live in the profile they follow the
+shopper across devices once logged in (they are merged like the rest of the profile).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+MAX_CAMPAIGNS = 100
+"""Campaigns remembered per profile; the one shown longest ago is forgotten first."""
+MAX_RECENT_SHOWS = 20
+"""Show times kept per campaign: enough for any per-session or per-day cap (capped to this)."""
+MAX_VARIANT_LENGTH = 100
+
+
+class Exposure(NamedTuple):
+    """One shopper's history with one campaign."""
+
+    variant: str
+    """The variant the shopper was shown (sticky: later decisions keep it)."""
+    shown: int = 0
+    """Times shown, lifetime."""
+    first_shown: float | None = None
+    last_shown: float | None = None
+    recent: tuple[float, ...] = ()
+    """The latest show times, newest first, at most `MAX_RECENT_SHOWS`."""
+    clicked_at: float | None = None
+    dismissed_at: float | None = None
+    converted_at: float | None = None
+    """The first order completed after the shopper was shown this campaign."""
+
+
+def campaign_of(props: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(campaign id, variant) named by a widget event's properties, or None."""
+    campaign = props.get("campaign_id")
+    variant = props.get("variant")
+    if type(campaign) is not str or not campaign or len(campaign) > 255:
+        return None
+    if type(variant) is not str or not variant or len(variant) > MAX_VARIANT_LENGTH:
+        return None
+    return campaign, variant
+
+
+def shown(exposure: Exposure | None, variant: str, ts: float) -> Exposure:
+    if exposure is None:
+        return Exposure(variant, 1, ts, ts, (ts,))
+    recent = tuple(sorted((ts, *exposure.recent), reverse=True)[:MAX_RECENT_SHOWS])
+    return exposure._replace(
+        shown=exposure.shown + 1,
+        first_shown=ts if exposure.first_shown is None else min(exposure.first_shown, ts),
+        last_shown=ts if exposure.last_shown is None else max(exposure.last_shown, ts),
+        recent=recent,
+    )
+
+
+def clicked(exposure: Exposure | None, variant: str, ts: float) -> Exposure:
+    exposure = exposure or Exposure(variant)
+    return exposure._replace(clicked_at=_latest(exposure.clicked_at, ts))
+
+
+def dismissed(exposure: Exposure | None, variant: str, ts: float) -> Exposure:
+    exposure = exposure or Exposure(variant)
+    return exposure._replace(dismissed_at=_latest(exposure.dismissed_at, ts))
+
+
+def converted(
+    exposures: Mapping[str, Exposure], ts: float, window: float
+) -> Mapping[str, Exposure]:
+    """Mark the campaigns shown within `window` seconds before an order at `ts` as converted."""
+    changed = None
+    for campaign, exposure in exposures.items():
+        last = exposure.last_shown
+        if (
+            exposure.converted_at is None
+            and last is not None
+            and exposure.first_shown is not None
+            and exposure.first_shown <= ts
+            and ts - last <= window
+        ):
+            if changed is None:
+                changed = dict(exposures)
+            changed[campaign] = exposure._replace(converted_at=ts)
+    return exposures if changed is None else changed
+
+
+def with_exposure(
+    exposures: Mapping[str, Exposure], campaign: str, exposure: Exposure
+) -> dict[str, Exposure]:
+    """`exposures` with `campaign`'s record replaced, bounded to `MAX_CAMPAIGNS`."""
+    updated = dict(exposures)
+    updated[campaign] = exposure
+    if len(updated) > MAX_CAMPAIGNS:
+        del updated[min(updated, key=lambda c: updated[c].last_shown or 0.0)]
+    return updated
+
+
+def merge_exposures(a: Mapping[str, Exposure], b: Mapping[str, Exposure]) -> Mapping[str, Exposure]:
+    """Both shoppers' records (login merge): counts add up, the earliest variant shown wins."""
+    if not b:
+        return a
+    if not a:
+        return b
+    merged = dict(a)
+    for campaign, theirs in b.items():
+        ours = merged.get(campaign)
+        merged[campaign] = theirs if ours is None else _merge_one(ours, theirs)
+    while len(merged) > MAX_CAMPAIGNS:
+        del merged[min(merged, key=lambda c: merged[c].last_shown or 0.0)]
+    return merged
+
+
+def _merge_one(a: Exposure, b: Exposure) -> Exposure:
+    first = a if (a.first_shown or float("inf")) <= (b.first_shown or float("inf")) else b
+    return Exposure(
+        variant=first.variant,
+        shown=a.shown + b.shown,
+        first_shown=_earliest(a.first_shown, b.first_shown),
+        last_shown=_latest(a.last_shown, b.last_shown),
+        recent=tuple(sorted((*a.recent, *b.recent), reverse=True)[:MAX_RECENT_SHOWS]),
+        clicked_at=_latest(a.clicked_at, b.clicked_at),
+        dismissed_at=_latest(a.dismissed_at, b.dismissed_at),
+        converted_at=_earliest(a.converted_at, b.converted_at),
+    )
+
+
+def _latest(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _earliest(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)

@@ -1,0 +1,91 @@
+"""`PopularityFeed`: the shop-wide popularity counters, fed by tracked events and read by the
+recommendation widgets, safe to share between threads (an edge around the pure
+`PopularityCounters`, which are not thread-safe: queries roll days over and memoise).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from . import events as ev
+from .events import Event
+from .popularity import PopularityCounters, Ranked
+
+COUNTED_EVENTS = frozenset({ev.PRODUCT_VIEWED, ev.PRODUCT_ADDED, ev.ORDER_COMPLETED})
+
+
+class PopularityFeed:
+    def __init__(self, counters: PopularityCounters | None = None) -> None:
+        self.counters = counters if counters is not None else PopularityCounters()
+        self._lock = threading.Lock()
+
+    def record(self, event: Event) -> None:
+        """Count a view, an add to cart or an order, at the event's time (validation has
+        already taken a time in the future as now). Raises `InvalidEvent` for an event the
+        counters cannot take; the caller decides what that costs."""
+        if event.name not in COUNTED_EVENTS:
+            return
+        props = event.properties
+        ts = event.timestamp
+        counters = self.counters
+        with self._lock:
+            if event.name == ev.ORDER_COMPLETED:
+                items = _order_lines(props.get("products"))
+                if items:
+                    counters.record_order(items, ts)
+                return
+            product_id = _product_id(props)
+            if product_id is None:
+                return
+            category, brand = _text(props.get("category")), _text(props.get("brand"))
+            if event.name == ev.PRODUCT_VIEWED:
+                counters.record_view(product_id, category, brand, ts)
+            else:
+                quantity = props.get("quantity")
+                if quantity is None:
+                    quantity = 1
+                if quantity > 0:
+                    counters.record_add(product_id, category, brand, quantity, ts)
+
+    def top_products(self, now: float, **query: Any) -> tuple[Ranked, ...]:
+        with self._lock:
+            return self.counters.top_products(now, **query)
+
+    def bought_together(
+        self, product_ids: Iterable[str], now: float, **query: Any
+    ) -> tuple[Ranked, ...]:
+        with self._lock:
+            return self.counters.bought_together(product_ids, now, **query)
+
+
+def _product_id(props: Mapping[str, Any]) -> str | None:
+    product_id = props.get("product_id")
+    if product_id is None:
+        product_id = props.get("sku")
+    if product_id is None or product_id == "":
+        return None
+    return product_id if isinstance(product_id, str) else str(product_id)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _order_lines(products: Any) -> list[tuple[str, str | None, str | None, int]]:
+    if not isinstance(products, (list, tuple)):
+        return []
+    lines = []
+    for product in products:
+        if not isinstance(product, Mapping):
+            continue
+        product_id = _product_id(product)
+        quantity = product.get("quantity")
+        if quantity is None:
+            quantity = 1
+        if product_id is not None and quantity > 0:
+            lines.append(
+                (product_id, _text(product.get("category")), _text(product.get("brand")), quantity)
+            )
+    return lines
