@@ -145,17 +145,21 @@ class CopyTemplate:
     # Copy that reads only simple text values (a first name, a category, an amount left) is
     # rendered once per combination of them: the same shoppers come back page after page.
     _reads: tuple[str, ...] | None = attrs.field(init=False, eq=False, repr=False)
+    names: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+    """The context names the copy reads (so a caller can build only those)."""
     _rendered: dict[tuple[Any, ...], str] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         template = _compile(self.source, field="")
         object.__setattr__(self, "_template", template)
         reads = None
+        names: frozenset[str] = frozenset()
         if template is not None:
-            names = meta.find_undeclared_variables(_ENVIRONMENT.parse(self.source))
+            names = frozenset(meta.find_undeclared_variables(_ENVIRONMENT.parse(self.source)))
             if names <= MEMO_NAMES:
                 reads = tuple(sorted(names))
         object.__setattr__(self, "_reads", reads)
+        object.__setattr__(self, "names", names)
         object.__setattr__(self, "_rendered", {})
 
     @classmethod

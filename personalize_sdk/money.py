@@ -14,6 +14,7 @@ becomes `$12.50` for `en-AU`, and US dollars show as `US$` there, so that `$` is
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
@@ -127,6 +128,9 @@ def quantize(amount: object, currency: str | None) -> Decimal:
     return rounded.copy_abs() if rounded.is_zero() else rounded
 
 
+# Widgets format the same few amounts (thresholds, prices, what is left) on every page: the
+# pure functions below remember their recent answers. `typed` keeps True apart from 1.
+@functools.lru_cache(maxsize=4096, typed=True)
 def format_money(amount: object, currency: str | None, locale_hint: str | None = None) -> str:
     """Display text of an amount: `$1,234.50`, `¥1,235`, `-€5.00`, `12.50 CHF`, or `12.50`.
 
@@ -143,6 +147,7 @@ def format_money(amount: object, currency: str | None, locale_hint: str | None =
     return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {code}"
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
 def remaining_to(threshold: object, amount: object, currency: str | None) -> Decimal:
     """How much more than `amount` reaches `threshold`, never negative ("spend $12.50 more").
 

@@ -9,7 +9,7 @@ Copy templates raise `CopyError` when they fail; the caller skips that widget.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +23,7 @@ from .coupons import Coupon
 from .money import format_money, remaining_to, to_decimal
 from .page import Page
 from .popularity_feed import PopularityFeed
-from .profile import Profile
+from .profile import Cart, Profile
 
 Data = dict[str, Any]
 
@@ -43,7 +43,7 @@ class Scene:
     coupons: Callable[[str, str, str, float, float | None], Coupon] | None = None
     """`CouponBook.code_for`, or a cache in front of it."""
     default_currency: str = "USD"
-    _copy: dict[str, Any] | None = None
+    _copy: dict[str, Any] = attrs.field(factory=dict)
 
     @property
     def category(self) -> str | None:
@@ -65,42 +65,78 @@ class Scene:
             return None
         return self.catalog.get(product_id)
 
-    def copy_context(self) -> dict[str, Any]:
-        if self._copy is None:
-            profile, page = self.profile, self.page
-            traits = profile.traits
-            first_name = traits.get("first_name") or traits.get("firstName")
-            cart = profile.cart
-            product = self.product(page.product_id)
-            self._copy = {
-                "first_name": first_name if isinstance(first_name, str) else None,
-                "category": self.category,
-                "brand": self.brand,
-                "product": None
-                if product is None
-                else {"name": product.name, "price": product.price, "url": product.url},
-                "cart": {
-                    "value": cart_value(profile),
-                    "currency": cart.currency or self.default_currency,
-                    "quantity": cart.quantity,
-                    "items": len(cart.items),
-                },
-                "page": {"type": page.type, "path": page.path},
-                "segments": self.segments,
-            }
-        return self._copy
+    def copy_context(self, names: Iterable[str]) -> dict[str, Any]:
+        """The copy context (see `copy`) with at least `names`; each entry is built once."""
+        context = self._copy
+        for name in names:
+            if name not in context:
+                build = _CONTEXT.get(name)
+                context[name] = None if build is None else build(self)
+        return context
 
     def text(self, copy: VariedCopy | None, **extra: Any) -> str:
         if copy is None:
             return ""
-        template: CopyTemplate = copy.for_category(self.category)
-        context = self.copy_context()
+        template: CopyTemplate = (
+            copy.for_category(self.category) if copy.by_category else copy.default
+        )
+        if template.is_constant:
+            return template.source  # most copy: no context to build
+        context = self.copy_context(template.names)
         return template.render({**context, **extra} if extra else context)
+
+
+def _first_name(scene: Scene) -> str | None:
+    traits = scene.profile.traits
+    first_name = traits.get("first_name") or traits.get("firstName")
+    return first_name if isinstance(first_name, str) else None
+
+
+def _product_context(scene: Scene) -> dict[str, Any] | None:
+    product = scene.product(scene.page.product_id)
+    if product is None:
+        return None
+    return {"name": product.name, "price": product.price, "url": product.url}
+
+
+def _cart_context(scene: Scene) -> dict[str, Any]:
+    cart = scene.profile.cart
+    return {
+        "value": cart_value(scene.profile),
+        "currency": cart.currency or scene.default_currency,
+        "quantity": cart.quantity,
+        "items": len(cart.items),
+    }
+
+
+_CONTEXT: Mapping[str, Callable[[Scene], Any]] = {
+    "first_name": _first_name,
+    "category": lambda scene: scene.category,
+    "brand": lambda scene: scene.brand,
+    "product": _product_context,
+    "cart": _cart_context,
+    "page": lambda scene: {"type": scene.page.type, "path": scene.page.path},
+    "segments": lambda scene: scene.segments,
+}
+"""How each name of the copy context is made, on first use (see `copy` for the list)."""
 
 
 def cart_value(profile: Profile) -> Decimal:
     """The cart's value, exact: each line's price as written (floats via their text form)."""
-    return sum((to_decimal(item.price) * item.quantity for item in profile.cart.items), Decimal(0))
+    cart = profile.cart
+    # A cart is an immutable value, priced on every page until it changes: remembered by
+    # identity (hashing it by value costs as much as pricing it), the cart kept alive with it.
+    found = _TOTALS.get(id(cart))
+    if found is not None and found[0] is cart:
+        return found[1]
+    total = sum((to_decimal(item.price) * item.quantity for item in cart.items), Decimal(0))
+    if len(_TOTALS) >= 4096:
+        _TOTALS.clear()
+    _TOTALS[id(cart)] = (cart, total)
+    return total
+
+
+_TOTALS: dict[int, tuple[Cart, Decimal]] = {}
 
 
 def build(campaign: Campaign, variant: Variant, scene: Scene) -> Data | None:
