@@ -262,3 +262,16 @@ def test_varied_copy_config_errors_name_the_field(raw, field, match):
     with pytest.raises(ConfigError, match=match) as caught:
         VariedCopy.from_value(raw, field="headline")
     assert caught.value.field == field
+
+
+def test_copy_reading_only_text_values_is_remembered_per_combination() -> None:
+    template = CopyTemplate.compile("Hi {{ first_name or 'there' }} in {{ category }}", field="t")
+    seen = [
+        template.render({"first_name": name, "category": category})
+        for name, category in [("Ann", "shoes"), ("Bob", "shoes"), ("Ann", "bags"), (None, "x")]
+    ]
+    assert seen == ["Hi Ann in shoes", "Hi Bob in shoes", "Hi Ann in bags", "Hi there in x"]
+    assert template.render({"first_name": "Ann", "category": "shoes"}) == "Hi Ann in shoes"
+    # a value that is not text is rendered, not looked up (it could render differently)
+    assert template.render({"first_name": 7, "category": "shoes"}) == "Hi 7 in shoes"
+    assert template.names == {"first_name", "category"}
