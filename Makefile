@@ -17,6 +17,10 @@ $(VENV)/.installed-runtime: pyproject.toml | $(BIN)/python
 # Everything: all extras plus test, lint and benchmark tools.
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	# Browser tests drive Debian's Chromium (never `playwright install`); CI runs as root.
+	if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
+	fi
 	touch $@ $(VENV)/.installed-runtime
 
 install: $(VENV)/.installed-dev
