@@ -470,7 +470,7 @@ class Personalizer:
         if data is None:
             return None
         if control:
-            data = control_data(campaign, scene)
+            data = control_data(campaign, scene, data)
             html = render_control(data)
         else:
             html = render_widget(data)

@@ -153,14 +153,19 @@ def build(campaign: Campaign, variant: Variant, scene: Scene) -> Data | None:
     return data
 
 
-def control_data(campaign: Campaign, scene: Scene) -> Data:
-    return {
+def control_data(campaign: Campaign, scene: Scene, data: Data) -> Data:
+    """What the holdout's marker carries: who it is, and for an overlay the trigger settings of
+    the widget it stands in for (`data`), so its exposure is recorded on the same gesture."""
+    control = {
         "kind": campaign.kind,
         "campaign_id": campaign.id,
         "variant": "control",
         "slot": campaign.slot,
         "beacon": scene.beacon,
     }
+    if "trigger" in data:
+        control["trigger"] = data["trigger"]
+    return control
 
 
 # -- builders ---------------------------------------------------------------------------------

@@ -310,3 +310,16 @@ def test_widgets_never_break_the_page(clock: Clock) -> None:
     assert pz.widgets("v1", HOME, slot=5) == []  # type: ignore[arg-type]
     assert pz.render("v1", HOME, slot="top").startswith("<")
     assert pz.stats()["invalid.type"] == 2
+
+
+def test_an_overlay_holdout_marker_keeps_the_trigger_settings(clock: Clock) -> None:
+    exit_intent = {"id": "exit", "kind": "exit_intent", "title": "Wait", "holdout": 0.5,
+                   "min_dwell_seconds": 12, "mobile_triggers": ["idle"]}  # fmt: skip
+    pz = shop(clock, exit_intent)
+    widgets = [pz.widgets(f"v{i}", HOME)[0] for i in range(40)]
+    control = next(w for w in widgets if w.variant == CONTROL)
+    shown = next(w for w in widgets if w.variant != CONTROL)
+    for widget in (control, shown):
+        assert 'data-pz-min-dwell="12000"' in widget.html
+        assert 'data-pz-mobile="idle"' in widget.html and "data-pz-overlay" in widget.html
+    assert "Wait" not in control.html

@@ -23,7 +23,7 @@ from .countdown import render_countdown
 from .coupons import render_scratch_coupon, render_side_coupon
 from .editorial import render_editorial
 from .floating import render_floating_icon
-from .overlays import render_exit_intent
+from .overlays import render_exit_intent, trigger_attributes
 from .products import render_recently_viewed, render_recommendations
 
 __all__ = ["KINDS", "RENDERERS", "render_control", "render_widget"]
@@ -71,6 +71,10 @@ def render_control(data: Mapping[str, Any]) -> Markup:
     kind = _kind(data)
     try:
         attributes = identity(data, kind, CONTROL)
+        if kind in OVERLAY_KINDS:
+            # The holdout's exposure is recorded when the overlay's trigger fires: the same
+            # trigger settings as the variants', or the two groups are not comparable.
+            attributes += f" data-pz-overlay{trigger_attributes(data)}"
     except ConfigError as error:
         raise _located(error, data, kind) from None
     return as_markup(f'<div class="pz pz-control" hidden{attributes}></div>')

@@ -35,7 +35,7 @@ _TRIGGER_NUMBERS = (
 LONGEST = 86_400_000.0  # a day in ms: beyond that a trigger setting is a mistake
 
 
-def _trigger_attributes(data: Mapping[str, Any]) -> str:
+def trigger_attributes(data: Mapping[str, Any]) -> str:
     """`data-pz-*` trigger settings, defaults filled in, numbers rendered as integers."""
     trigger = mapping(data, "trigger") or {}
     mobile = trigger.get("mobile")
@@ -118,7 +118,7 @@ def render_exit_intent(data: Mapping[str, Any]) -> Markup:
     labelled_by = title_id(data)
     message = optional_text(data, "text")
     body = f'<p class="pz-text">{message}</p>' if message else ""
-    attributes = f" data-pz-overlay hidden{_trigger_attributes(data)}"
+    attributes = f" data-pz-overlay hidden{trigger_attributes(data)}"
     return as_markup(
         f"{root(data, 'exit_intent', attributes=attributes)}"
         '<div class="pz-backdrop" data-pz-dismiss></div>'
