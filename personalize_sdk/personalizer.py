@@ -45,7 +45,8 @@ from .segment_cache import SegmentCache
 from .segments import SegmentEvaluator, affinity_scores, profile_view
 from .store import Store
 from .widget import Widget
-from .widget_data import Scene, build, control_data
+from .widget_data import Scene, build, control_data, coupon_data
+from .widget_memo import WidgetMemo
 from .widgets import render_control, render_widget
 
 logger = logging.getLogger("personalize_sdk")
@@ -99,6 +100,7 @@ class Personalizer:
         self._accepted = self._stats.accepted
         self._closed = False
         self._campaigns = CampaignIndex(self.config.campaigns)
+        self._memo = WidgetMemo()
         self.coupons: CouponBook = _coupon_book(self.config.campaigns, secret)
         """Issues and verifies the campaigns' coupon codes: ``pz.coupons.verify(code, now)``."""
         # Signing a code costs an HMAC or two; the same shopper asks for the same code on
@@ -462,18 +464,29 @@ class Personalizer:
         variant = campaign.variants[0] if control else campaign.variant(variant_id)
         if variant is None:  # pragma: no cover - variant_for only returns known variants
             return None
-        try:
-            data = build(campaign, variant, scene)
-        except CopyError as error:
-            self._failed_copy(campaign, error)
+        key = self._memo.key(
+            campaign, variant, scene, functools.partial(coupon_data, campaign, variant, scene)
+        )
+        known, rendered = (False, None) if key is None else self._memo.get(key)
+        if not known:
+            try:
+                data = build(campaign, variant, scene)
+            except CopyError as error:
+                self._failed_copy(campaign, error)
+                return None
+            rendered = None
+            if data is not None:
+                rendered = (data, render_widget(data))
+            if key is not None:
+                self._memo.put(key, rendered)
+        if rendered is None:
             return None
-        if data is None:
-            return None
+        data, html = rendered
         if control:
             data = control_data(campaign, scene, data)
             html = render_control(data)
         else:
-            html = render_widget(data)
+            data = dict(data)  # a shallow copy: the memo's own is shared between shoppers
         return Widget(
             kind=campaign.kind,
             campaign_id=campaign.id,

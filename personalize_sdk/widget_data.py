@@ -181,7 +181,8 @@ def _link(content: Mapping[str, Any], scene: Scene) -> dict[str, str] | None:
     return {"url": url, "text": text}
 
 
-def _coupon(campaign: Campaign, variant: Variant, scene: Scene) -> dict[str, Any] | None:
+def coupon_data(campaign: Campaign, variant: Variant, scene: Scene) -> dict[str, Any] | None:
+    """The shopper's coupon of this variant as widget data, or None when it has none."""
     if variant.content.get("coupon") is None or scene.coupons is None:
         return None
     exposure = scene.profile.exposures.get(campaign.id)
@@ -207,7 +208,7 @@ def _hello_bar(campaign: Campaign, variant: Variant, scene: Scene) -> Data:
 
 
 def _side_coupon(campaign: Campaign, variant: Variant, scene: Scene) -> Data | None:
-    coupon = _coupon(campaign, variant, scene)
+    coupon = coupon_data(campaign, variant, scene)
     if coupon is None:
         return None
     content = variant.content
@@ -221,7 +222,7 @@ def _side_coupon(campaign: Campaign, variant: Variant, scene: Scene) -> Data | N
 
 def _exit_intent(campaign: Campaign, variant: Variant, scene: Scene) -> Data:
     content = variant.content
-    coupon = _coupon(campaign, variant, scene)
+    coupon = coupon_data(campaign, variant, scene)
     survey = content.get("survey")
     return {
         "title": scene.text(content["title"], coupon=coupon),
@@ -368,7 +369,7 @@ def _floating_icon(campaign: Campaign, variant: Variant, scene: Scene) -> Data:
 
 
 def _scratch_coupon(campaign: Campaign, variant: Variant, scene: Scene) -> Data | None:
-    coupon = _coupon(campaign, variant, scene)
+    coupon = coupon_data(campaign, variant, scene)
     if coupon is None:
         return None
     content = variant.content

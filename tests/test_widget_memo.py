@@ -1,0 +1,49 @@
+"""Widgets rendered once per distinct content: never one shopper's content for another."""
+
+from __future__ import annotations
+
+from personalize_sdk.campaign import CONTROL
+from tests.helpers import Clock, view
+from tests.widget_helpers import CART, HOME, bar, shop
+
+
+def test_copy_is_per_first_name_and_shared_only_when_equal(clock: Clock) -> None:
+    pz = shop(clock, bar(text="Hi {{ first_name or 'there' }}"))
+    for visitor, name in (("a", "Ann"), ("b", "Bob"), ("c", "Ann"), ("d", None)):
+        pz.identify(visitor, traits={"first_name": name} if name else {"tier": "x"})
+    html = {visitor: pz.widgets(visitor, HOME)[0].html for visitor in "abcd"}
+    assert "Hi Ann" in html["a"] and "Hi Bob" in html["b"] and "Hi there" in html["d"]
+    assert html["a"] == html["c"]
+
+
+def test_unique_coupons_stay_unique(clock: Clock) -> None:
+    coupon = {"unique": True, "prefix": "U", "valid_hours": 24}
+    pz = shop(clock, {"id": "side", "kind": "side_coupon", "text": "Yours", "coupon": coupon})
+    codes = {v: pz.widgets(v, HOME)[0].data["coupon"]["code"] for v in ("a", "b", "a")}
+    assert codes["a"] != codes["b"]
+    assert pz.widgets("a", HOME)[0].data["coupon"]["code"] == codes["a"]
+
+
+def test_mutating_a_widgets_data_does_not_change_the_next_one(clock: Clock) -> None:
+    pz = shop(clock, bar(text="Hello"))
+    first = pz.widgets("a", HOME)[0]
+    first.data["text"] = "tampered"  # type: ignore[index]
+    assert pz.widgets("b", HOME)[0].data["text"] == "Hello"
+
+
+def test_the_holdout_check_does_not_leave_an_empty_widget_for_the_others(clock: Clock) -> None:
+    pz = shop(clock, bar(text="Hello", holdout=0.5))
+    variants = [pz.widgets(f"v{i}", HOME)[0] for i in range(30)]
+    assert {w.variant for w in variants} == {"default", CONTROL}
+    for widget in variants:
+        assert ("Hello" in widget.html) is (widget.variant != CONTROL)
+
+
+def test_progress_follows_each_cart(clock: Clock) -> None:
+    pz = shop(clock, {"id": "p", "kind": "progress_bar", "thresholds": {"EUR": 50}})
+    pz.track("a", "Product Added", {**view("x", price=10.0), "quantity": 1})
+    pz.track("b", "Product Added", {**view("x", price=20.0), "quantity": 1})
+    assert pz.widgets("a", CART)[0].data["remaining"] == "€40.00"
+    assert pz.widgets("b", CART)[0].data["remaining"] == "€30.00"
+    pz.track("a", "Product Added", {**view("y", price=15.0), "quantity": 1})
+    assert pz.widgets("a", CART)[0].data["remaining"] == "€25.00"
