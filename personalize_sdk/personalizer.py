@@ -28,7 +28,7 @@ from ._stats import Stats
 from ._validation import check_id, validate_event, validate_traits
 from .beacon import BeaconResult, check_entry, parse_body
 from .campaign import CONTROL, Campaign
-from .catalog import Catalog, as_catalog
+from .catalog import Catalog, MemoryCatalog, as_catalog
 from .config import Config, Settings, load_config
 from .copy import CopyError
 from .coupons import CouponBook
@@ -100,7 +100,9 @@ class Personalizer:
         self._accepted = self._stats.accepted
         self._closed = False
         self._campaigns = CampaignIndex(self.config.campaigns)
-        self._memo = WidgetMemo()
+        self._memo = WidgetMemo(
+            fixed_catalog=self.catalog is None or isinstance(self.catalog, MemoryCatalog)
+        )
         self.coupons: CouponBook = _coupon_book(self.config.campaigns, secret)
         """Issues and verifies the campaigns' coupon codes: ``pz.coupons.verify(code, now)``."""
         # Signing a code costs an HMAC or two; the same shopper asks for the same code on

@@ -6,9 +6,10 @@ reads: the placeholders of its copy (a first name, the browsed category, the car
 its coupon, and for some kinds the browsed category or the cart. `key` names exactly those
 values, and the rendered result is kept under that key: the hello bar "Hi {{ first_name }}" is
 rendered once per first name, a floating icon with fixed copy once. Kinds whose content also
-depends on what changes by itself (the catalog, shop-wide popularity, the clock: recently
-viewed, recommendations, countdown) are never memoised, nor is copy that reads the page's
-product (it comes from the catalog).
+depends on what changes by itself (shop-wide popularity, the clock: recommendations, countdown)
+are never memoised, nor is copy that reads the page's product (it comes from the catalog). A
+recently viewed strip is memoised by the products it could list when the catalog cannot change
+(none, or a `MemoryCatalog`); with a catalog that can (a `CallableCatalog`), it is not.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ Rendered = tuple[dict[str, Any], Any] | None
 
 
 class WidgetMemo:
-    def __init__(self, maxsize: int = 20_000) -> None:
+    def __init__(self, maxsize: int = 20_000, *, fixed_catalog: bool = False) -> None:
         self.maxsize = maxsize
+        self.fixed_catalog = fixed_catalog
+        """The catalog never changes: what reads it can be memoised."""
         self._results: dict[Key, Rendered] = {}
         # (campaign id, variant id) -> (copy names read, copy varies by category), or None
         # when the variant cannot be memoised.
@@ -47,7 +50,8 @@ class WidgetMemo:
     ) -> Key | None:
         """The values this widget's content depends on, or None when it is not memoised.
         `coupon()` gives the shopper's coupon for the variant (None without one)."""
-        if campaign.kind not in MEMOISED_KINDS:
+        kind = campaign.kind
+        if kind not in MEMOISED_KINDS and not (kind == "recently_viewed" and self.fixed_catalog):
             return None
         ids = (campaign.id, variant.id)
         reads = self._reads.get(ids, False)
@@ -66,11 +70,16 @@ class WidgetMemo:
                 elif name == "page":
                     value = (value["type"], value["path"])
                 parts.append(value)
-        if by_category or campaign.kind == "editorial":
+        if by_category or kind == "editorial":
             parts.append(scene.category)
-        if campaign.kind == "progress_bar":
+        if kind == "progress_bar":
             cart = scene.profile.cart
             parts.append((cart_value(scene.profile), cart.currency, bool(cart)))
+        if kind == "recently_viewed":
+            profile = scene.profile
+            parts.append(
+                (profile.recently_viewed, profile.orders.product_ids, scene.page.product_id)
+            )
         if "coupon" in variant.content:
             found = coupon()
             parts.append(None if found is None else tuple(found.values()))

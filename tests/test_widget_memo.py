@@ -47,3 +47,27 @@ def test_progress_follows_each_cart(clock: Clock) -> None:
     assert pz.widgets("b", CART)[0].data["remaining"] == "€30.00"
     pz.track("a", "Product Added", {**view("y", price=15.0), "quantity": 1})
     assert pz.widgets("a", CART)[0].data["remaining"] == "€25.00"
+
+
+def test_recently_viewed_follows_the_shopper_and_a_changing_catalog(clock: Clock) -> None:
+    from personalize_sdk import Page, Personalizer
+    from personalize_sdk.catalog import CallableCatalog, Product
+
+    strip = {"id": "rv", "kind": "recently_viewed"}
+    pz = shop(clock, strip)
+    page = Page(type="product", path="/p/b-1", product_id="b-1")
+    pz.track("a", "Product Viewed", view("w-1"))
+    assert [p["id"] for p in pz.widgets("a", page)[0].data["products"]] == ["w-1"]
+    pz.track("a", "Product Viewed", view("w-2"))
+    assert [p["id"] for p in pz.widgets("a", page)[0].data["products"]] == ["w-2", "w-1"]
+    pz.track("a", "Order Completed", {"order_id": "o", "total": 1.0, "products": [view("w-2")]})
+    assert [p["id"] for p in pz.widgets("a", page)[0].data["products"]] == ["w-1"]
+
+    names = {"w-1": "Old name"}
+    catalog = CallableCatalog(lambda ids: [Product(id=i, name=names[i]) for i in ids if i in names])
+    pz = Personalizer({"campaigns": [strip]}, clock=clock, strict=True, catalog=catalog)
+    pz.track("a", "Product Viewed", view("w-1"))
+    assert pz.widgets("a", page)[0].data["products"][0]["name"] == "Old name"
+    names["w-1"] = "New name"
+    catalog.invalidate()
+    assert pz.widgets("a", page)[0].data["products"][0]["name"] == "New name"
