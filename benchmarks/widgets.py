@@ -9,7 +9,13 @@ signed in), replayed into the Personalizer first; their segments are cached, as 
 page after the first.
 
 Measured: `pz.widgets(visitor_id, product_page)` (slot=None: every slot of the page, decision
-and HTML), per call, as medians of batches of 100 calls over different shoppers.
+and HTML), per call, as medians of batches of 100 calls over different shoppers, two ways:
+
+- returning: the shoppers' profiles do not change between their pages (the figure the targets
+  are checked against), so what is rendered once per distinct content (see
+  `personalize_sdk/widget_memo.py`) is reused where it applies;
+- browsing: before each page the shopper views a product (`track`, not timed), so their recently
+  viewed strip and everything else derived from the profile is new on every page.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Any
 from personalize_sdk import Page, Personalizer, assets
 
 from .stats import header, median, percentile, us, verdict
-from .workload import NOW, make_catalog, replay, shopper_histories
+from .workload import NOW, make_catalog, product_properties, replay, shopper_histories
 
 SIZES = (10, 100, 1_000)
 VISITORS = 1_000
@@ -112,9 +118,10 @@ def run(quick: bool = False) -> None:
         shown = [len(pz.widgets(visitor, page)) for visitor in visitors]
         means = _measure(pz, visitors, page, 1 if quick else ROUNDS)
         results[size] = median(means)
+        browsing = median(_measure_browsing(pz, visitors, page, catalog, 1 if quick else ROUNDS))
         print(
             f"  {size:>5} campaigns: median {us(results[size])} us per page "
-            f"(p90 of batches {us(percentile(means, 90))} us), "
+            f"(p90 of batches {us(percentile(means, 90))} us; browsing {us(browsing)} us), "
             f"{sum(shown) / len(shown):.1f} widgets per page, {len(visitors)} shoppers"
         )
     growth = results[1_000] / results[10]
@@ -136,6 +143,28 @@ def _measure(pz: Personalizer, visitors: list[str], page: Page, rounds: int) -> 
             for visitor in batch:
                 widgets(visitor, page)
             means.append((clock() - began) / len(batch))
+    return means
+
+
+def _measure_browsing(
+    pz: Personalizer, visitors: list[str], page: Page, catalog: Any, rounds: int
+) -> list[float]:
+    """Per-call medians (ns) of batches, each call after an untimed `Product Viewed`."""
+    clock = time.perf_counter_ns
+    rng = random.Random(17)
+    products = catalog.products
+    widgets = pz.widgets
+    means = []
+    for _ in range(rounds):
+        for start in range(0, len(visitors), BATCH):
+            times = []
+            for visitor in visitors[start : start + BATCH]:
+                viewed = rng.choice(products)
+                pz.track(visitor, "Product Viewed", product_properties(viewed))
+                began = clock()
+                widgets(visitor, page)
+                times.append(clock() - began)
+            means.append(median(times))
     return means
 
 
