@@ -4,11 +4,14 @@ Every call from a shop's request path catches its own faults: in production mode
 a bad event or an internal fault is counted in `stats()`, logged once per kind and answered with
 a safe default; with ``strict=True`` it raises. The embedded default (`MemoryStore`) does no
 I/O, so every method here is non-blocking and safe to call from async code; the I/O stores of
-later releases add ``a``-prefixed async twins.
+later releases add ``a``-prefixed async twins. The one edge that may do I/O today is a
+`CallableCatalog` (your own product lookup, cached): `awidgets` and `arender` run the decision
+in a worker thread when one is configured, and directly otherwise.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import os
@@ -100,9 +103,9 @@ class Personalizer:
         self._accepted = self._stats.accepted
         self._closed = False
         self._campaigns = CampaignIndex(self.config.campaigns)
-        self._memo = WidgetMemo(
-            fixed_catalog=self.catalog is None or isinstance(self.catalog, MemoryCatalog)
-        )
+        fixed_catalog = self.catalog is None or isinstance(self.catalog, MemoryCatalog)
+        self._memo = WidgetMemo(fixed_catalog=fixed_catalog)
+        self._catalog_may_block = not fixed_catalog
         self.coupons: CouponBook = _coupon_book(self.config.campaigns, secret)
         """Issues and verifies the campaigns' coupon codes: ``pz.coupons.verify(code, now)``."""
         # Signing a code costs an HMAC or two; the same shopper asks for the same code on
@@ -331,6 +334,32 @@ class Personalizer:
         return "".join(
             str(widget.html) for widget in self.widgets(visitor_id, page, slot, user_id=user_id)
         )
+
+    async def awidgets(
+        self,
+        visitor_id: str | None,
+        page: Page,
+        slot: str | None = None,
+        *,
+        user_id: str | None = None,
+    ) -> list[Widget]:
+        """`widgets` for async code: in a worker thread when the catalog may do I/O."""
+        if self._catalog_may_block:
+            return await asyncio.to_thread(self.widgets, visitor_id, page, slot, user_id=user_id)
+        return self.widgets(visitor_id, page, slot, user_id=user_id)
+
+    async def arender(
+        self,
+        visitor_id: str | None,
+        page: Page,
+        slot: str = "top",
+        *,
+        user_id: str | None = None,
+    ) -> str:
+        """`render` for async code: in a worker thread when the catalog may do I/O."""
+        if self._catalog_may_block:
+            return await asyncio.to_thread(self.render, visitor_id, page, slot, user_id=user_id)
+        return self.render(visitor_id, page, slot, user_id=user_id)
 
     def beacon(
         self,

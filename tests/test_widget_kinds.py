@@ -208,3 +208,38 @@ def test_widget_data_is_json_ready(pz: Personalizer) -> None:
         for widget in pz.widgets("asha", page):
             assert json.loads(json.dumps(widget.data)) == widget.data
             assert not any(isinstance(v, Decimal) for v in widget.data.values())
+
+
+def test_async_twins_keep_a_blocking_catalog_off_the_event_loop(clock: Clock) -> None:
+    import asyncio
+    import threading
+
+    from personalize_sdk.catalog import CallableCatalog, Product
+
+    threads = []
+
+    def fetch(ids: list[str]) -> list[Product]:  # the shop's ORM query, say
+        threads.append(threading.get_ident())
+        return [Product(id=i, name=f"Product {i}") for i in ids]
+
+    strip = {"id": "rv", "kind": "recently_viewed"}
+    pz = Personalizer(
+        {"campaigns": [strip]}, clock=clock, strict=True, catalog=CallableCatalog(fetch)
+    )
+    pz.track("v1", "Product Viewed", product("w-1", "watches", "Acme", 10.0))
+
+    async def page() -> tuple[list[Widget], str, int]:
+        return (
+            await pz.awidgets("v1", Page(type="home")),
+            await pz.arender("v1", Page(type="home"), slot="recently_viewed"),
+            threading.get_ident(),
+        )
+
+    widgets, html, loop_thread = asyncio.run(page())
+    assert widgets[0].data["products"][0]["name"] == "Product w-1"
+    assert "Product w-1" in html
+    assert threads and loop_thread not in threads
+
+    plain = Personalizer({"campaigns": [strip]}, clock=clock, strict=True)
+    plain.track("v1", "Product Viewed", product("w-1", "watches", "Acme", 10.0))
+    assert asyncio.run(plain.awidgets("v1", Page(type="home")))[0].kind == "recently_viewed"
