@@ -7,8 +7,18 @@ pz.track(visitor_id, "Product Viewed", {"product_id": "sku-1", "price": 120.0})
 pz.segments(visitor_id)
 """
 
-from ._exceptions import ConfigError, InvalidEvent, PersonalizeError, StoreUnavailable
+from ._exceptions import (
+    CatalogError,
+    CatalogUnavailable,
+    ConfigError,
+    CopyError,
+    InvalidEvent,
+    PersonalizeError,
+    StoreUnavailable,
+)
 from ._limits import EventLimits
+from .beacon import BeaconResult
+from .catalog import CallableCatalog, Catalog, MemoryCatalog, Product
 from .config import Config, SegmentDefinition, Settings
 from .intent import IntentExplanation, IntentFactor
 from .memory_store import MemoryStore
@@ -21,19 +31,27 @@ from .widget import Widget
 __version__ = "0.1.0"
 
 __all__ = [
+    "BeaconResult",
+    "CallableCatalog",
     "Cart",
     "CartItem",
+    "Catalog",
+    "CatalogError",
+    "CatalogUnavailable",
     "Config",
     "ConfigError",
+    "CopyError",
     "EventLimits",
     "Explanation",
     "IntentExplanation",
     "IntentFactor",
     "InvalidEvent",
+    "MemoryCatalog",
     "MemoryStore",
     "Page",
     "PersonalizeError",
     "Personalizer",
+    "Product",
     "Profile",
     "PurchaseHistory",
     "SegmentDefinition",

@@ -1,9 +1,12 @@
 """Every error the SDK raises, one family.
 
     PersonalizeError
-    ├── InvalidEvent       an event or identify call failed validation (names the field)
-    ├── ConfigError        a config file or value is invalid (names the file, section and field)
-    └── StoreUnavailable   the profile store cannot be reached
+    ├── InvalidEvent         an event, identify call or beacon failed validation (names the field)
+    ├── ConfigError          a config file or value is invalid (names the file, section and field)
+    │   └── CatalogError     a product record is invalid (names the file, row and column)
+    ├── StoreUnavailable     the profile store cannot be reached
+    ├── CatalogUnavailable   the shop's catalog lookup failed (no widget rather than a broken page)
+    └── CopyError            a campaign's copy failed to render (that widget is skipped)
 
 Third-party errors are mapped to these at the edge where they happen, so callers catch one family.
 """
@@ -53,3 +56,20 @@ class ConfigError(PersonalizeError, ValueError):
 
 class StoreUnavailable(PersonalizeError):
     """The profile store cannot be reached (raised in strict mode, otherwise degraded around)."""
+
+
+class CatalogError(ConfigError):
+    """A product record is invalid. `field` names the row and column (``products[3].price``)."""
+
+    def at(self, source: str, row: str, note: str = "") -> CatalogError:
+        """The same error, located in `row` (``products[3]``) of `source` (a file name)."""
+        field = f"{row}.{self.field}" if self.field else row
+        return CatalogError(self.message + note, source=source or self.source, field=field)
+
+
+class CatalogUnavailable(PersonalizeError):
+    """The shop's catalog lookup failed; the caller shows no widget rather than fail the page."""
+
+
+class CopyError(PersonalizeError):
+    """Copy failed to render (a sandbox refusal or any error in the template): fall back."""

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import attrs
 import cachetools
 
-from ._exceptions import ConfigError, PersonalizeError
+from ._exceptions import CatalogError, CatalogUnavailable, ConfigError
 
 MAX_ID_LENGTH = 255
 MAX_NAME_LENGTH = 1000
@@ -48,19 +48,6 @@ COLUMNS = ("id", "name", "url", "image", "price", "currency", "category", "brand
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
-
-
-class CatalogError(ConfigError):
-    """A product record is invalid. `field` names the row and column (``products[3].price``)."""
-
-    def at(self, source: str, row: str, note: str = "") -> CatalogError:
-        """The same error, located in `row` (``products[3]``) of `source` (a file name)."""
-        field = f"{row}.{self.field}" if self.field else row
-        return CatalogError(self.message + note, source=source or self.source, field=field)
-
-
-class CatalogUnavailable(PersonalizeError):
-    """The shop's catalog lookup failed; the caller shows no widget rather than fail the page."""
 
 
 def facet_key(value: object) -> str | None:

@@ -57,7 +57,7 @@ import attrs
 from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, Undefined, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from ._exceptions import ConfigError, PersonalizeError
+from ._exceptions import ConfigError, CopyError
 from .money import format_money
 
 MAX_SOURCE_BYTES = 4096
@@ -67,10 +67,6 @@ MEMO_SIZE = 4096
 _MARKERS = ("{{", "{%", "{#")
 _MAX_EXPONENT = 64
 _MAX_REPEATED = 4096  # characters or items `*` may produce from a string or list
-
-
-class CopyError(PersonalizeError):
-    """Copy failed to render (a sandbox refusal or any error in the template): fall back."""
 
 
 class _CopyEnvironment(ImmutableSandboxedEnvironment):

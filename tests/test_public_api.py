@@ -8,19 +8,27 @@ import personalize_sdk
 from personalize_sdk import Personalizer, Widget
 
 EXPORTED = {
+    "BeaconResult",
+    "CallableCatalog",
     "Cart",
     "CartItem",
+    "Catalog",
+    "CatalogError",
+    "CatalogUnavailable",
     "Config",
     "ConfigError",
+    "CopyError",
     "EventLimits",
     "Explanation",
     "IntentExplanation",
     "IntentFactor",
     "InvalidEvent",
+    "MemoryCatalog",
     "MemoryStore",
     "Page",
     "PersonalizeError",
     "Personalizer",
+    "Product",
     "Profile",
     "PurchaseHistory",
     "SegmentDefinition",
@@ -41,7 +49,14 @@ def test_exported_members_are_exactly_the_curated_set():
 
 
 def test_every_error_is_a_personalize_error():
-    for name in ("InvalidEvent", "ConfigError", "StoreUnavailable"):
+    for name in (
+        "InvalidEvent",
+        "ConfigError",
+        "StoreUnavailable",
+        "CatalogError",
+        "CatalogUnavailable",
+        "CopyError",
+    ):
         assert issubclass(getattr(personalize_sdk, name), personalize_sdk.PersonalizeError)
 
 
