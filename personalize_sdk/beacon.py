@@ -24,6 +24,8 @@ from .campaign import Campaign
 MAX_BODY_BYTES = 16 * 1024
 MAX_EVENTS = 20
 MAX_PATH = 2048
+SHOWN_GRACE_SECONDS = 600.0
+"""A page rendered just before a campaign ended may report it shown this long after."""
 
 EVENT_NAMES: Mapping[str, str] = {
     "shown": ev.WIDGET_SHOWN,
@@ -97,8 +99,13 @@ def check_entry(
     entry: Any,
     campaigns: Mapping[str, Campaign],
     may_have_seen: Callable[[Campaign, str], bool],
+    now: float,
 ) -> Interaction:
-    """One entry as an `Interaction`; `InvalidEvent` (field relative to the entry) if not."""
+    """One entry as an `Interaction`; `InvalidEvent` (field relative to the entry) if not.
+
+    A `shown` must be of a campaign live now, or minutes ago (the page was rendered while it
+    was): a report of a campaign that ended last year is a replay or a forgery.
+    """
     if not isinstance(entry, Mapping):
         raise InvalidEvent("expected an object", field="", kind="type")
     unknown = sorted(str(key) for key in entry if key not in _FIELDS)
@@ -121,6 +128,13 @@ def check_entry(
         raise InvalidEvent(
             "this shopper is not in that variant", field="variant", kind="wrong_variant"
         )
+    schedule = campaign.schedule
+    if (
+        event == ev.WIDGET_SHOWN
+        and schedule is not None
+        and not (schedule.active(now) or schedule.active(now - SHOWN_GRACE_SECONDS))
+    ):
+        raise InvalidEvent("the campaign is not live", field="campaign", kind="not_live")
     path = entry.get("path")
     if path is not None and (not isinstance(path, str) or len(path) > MAX_PATH):
         raise InvalidEvent(f"expected a path of at most {MAX_PATH} characters", field="path")

@@ -35,7 +35,7 @@ import attrs
 from ._exceptions import ConfigError
 from .audience import Audience
 from .bucketing import hash as bucket_hash
-from .campaign_kinds import KINDS, parse_content
+from .campaign_kinds import KINDS, check_content, parse_content
 from .frequency import FrequencyCap
 from .schedule import Schedule
 
@@ -79,6 +79,8 @@ class Campaign:
     seed: str = ""
     overlay: bool = False
     name: str = ""
+    enabled: bool = True
+    """A disabled campaign is checked but never shown (nor its beacons accepted)."""
     # Bucket upper bounds, ascending, with the variant id each ends: [(0.1, "control"), ...].
     _bounds: tuple[tuple[float, str], ...] = attrs.field(init=False, repr=False, eq=False)
     _variants: Mapping[str, Variant] = attrs.field(init=False, repr=False, eq=False)
@@ -171,10 +173,14 @@ class Campaign:
         name = raw.get("name", "")
         if not isinstance(name, str) or len(name) > 200:
             raise ConfigError("expected text", field=f"{field}.name")
-        content = parse_content(kind, raw, field, partial=False)
         schedule = None
         if "schedule" in raw:
             schedule = Schedule.from_dict(raw["schedule"], field=f"{field}.schedule")
+        timezone = "UTC" if schedule is None else schedule.timezone
+        content = parse_content(kind, raw, field, partial=False, timezone=timezone)
+        enabled = raw.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ConfigError(f"expected true or false, got {enabled!r}", field=f"{field}.enabled")
         if (
             kind.name == "countdown"
             and "deadline" not in content
@@ -193,16 +199,20 @@ class Campaign:
             audience=Audience.from_dict(raw.get("audience", {}), field=f"{field}.audience"),
             schedule=schedule,
             caps=FrequencyCap.from_dict(raw.get("caps", {}), field=f"{field}.caps"),
-            variants=_variants(raw.get("variants"), kind, content, field),
+            variants=_variants(raw.get("variants"), kind, content, field, timezone),
             holdout=float(holdout),
             seed=seed,
             overlay=kind.overlay,
             name=name,
+            enabled=enabled,
         )
 
 
-def _variants(raw: Any, kind: Any, content: dict[str, Any], field: str) -> tuple[Variant, ...]:
+def _variants(
+    raw: Any, kind: Any, content: dict[str, Any], field: str, timezone: str
+) -> tuple[Variant, ...]:
     if raw is None:
+        check_content(kind, content, field)
         return (Variant("default", 1.0, content),)
     if not isinstance(raw, list) or not 1 <= len(raw) <= 20:
         raise ConfigError(
@@ -234,8 +244,10 @@ def _variants(raw: Any, kind: Any, content: dict[str, Any], field: str) -> tuple
                 f"{sorted(kind.fields)})",
                 field=f"{where}.{unknown[0]}",
             )
-        overrides = parse_content(kind, entry, where, partial=True)
-        variants.append(Variant(variant_id, float(weight), {**content, **overrides}))
+        overrides = parse_content(kind, entry, where, partial=True, timezone=timezone)
+        merged = {**content, **overrides}
+        check_content(kind, merged, where)
+        variants.append(Variant(variant_id, float(weight), merged))
     if len({v.id for v in variants}) != len(variants):
         raise ConfigError("two variants have the same id", field=f"{field}.variants")
     return tuple(variants)

@@ -120,6 +120,8 @@ def thresholds(raw: Any, field: str) -> Mapping[str, Decimal]:
         where = f"{field}.{currency}"
         if not isinstance(currency, str) or not _CURRENCY.match(currency.upper()):
             raise ConfigError("expected an ISO 4217 currency code", field=where)
+        if currency.upper() in found:
+            raise ConfigError("this currency is listed twice", field=where)
         if isinstance(amount, bool) or not isinstance(amount, (int, float, str)):
             raise ConfigError(f"expected an amount, got {amount!r}", field=where)
         try:
@@ -215,10 +217,11 @@ def articles(raw: Any, field: str) -> tuple[Article, ...]:
     return tuple(found)
 
 
-def instant(raw: Any, field: str) -> float:
-    """A moment: ISO-8601 text (with an offset, or UTC), a TOML datetime or epoch seconds."""
+def instant(raw: Any, field: str, timezone: str = "UTC") -> float:
+    """A moment: ISO-8601 text or a TOML datetime (local to `timezone` without an offset), or
+    epoch seconds."""
     try:
-        schedule = Schedule.from_dict({"start": raw}, field=field)
+        schedule = Schedule.from_dict({"start": raw, "timezone": timezone}, field=field)
     except ConfigError as error:
         raise ConfigError(error.message, field=field) from None
     assert schedule.start is not None
@@ -324,7 +327,8 @@ KINDS: Mapping[str, Kind] = {
                 "strategy": Field(choice(*STRATEGIES), required=True),
                 "title": Field(text),
                 "limit": Field(number(1, 50, integer=True), 8),
-                "days": Field(number(1, 90, integer=True), 7),
+                # Popularity is kept 30 days (`PopularityCounters.retention_days`).
+                "days": Field(number(1, 30, integer=True), 7),
                 "min_items": Field(number(1, 50, integer=True), 1),
             },
         ),
@@ -344,14 +348,17 @@ RECOMMENDATION_TITLES: Mapping[str, str] = {
 
 
 def parse_content(
-    kind: Kind, raw: Mapping[str, Any], field: str, *, partial: bool
+    kind: Kind, raw: Mapping[str, Any], field: str, *, partial: bool, timezone: str = "UTC"
 ) -> dict[str, Any]:
     """Parse a kind's content fields from `raw` (a campaign, or a variant when `partial`:
-    a variant only overrides fields)."""
+    a variant only overrides fields). Moments without an offset are local to `timezone`."""
     found: dict[str, Any] = {}
     for name, spec in kind.fields.items():
         if name in raw:
-            found[name] = spec.parse(raw[name], f"{field}.{name}")
+            if spec.parse is instant:
+                found[name] = instant(raw[name], f"{field}.{name}", timezone)
+            else:
+                found[name] = spec.parse(raw[name], f"{field}.{name}")
         elif not partial:
             if spec.required:
                 raise ConfigError(f"{kind.name} needs {name!r}", field=f"{field}.{name}")
@@ -361,3 +368,17 @@ def parse_content(
                     list(default) if isinstance(default, tuple) else default, f"{field}.{name}"
                 )
     return found
+
+
+def check_content(kind: Kind, content: Mapping[str, Any], field: str) -> None:
+    """Rules across fields, checked on each variant's complete content."""
+    if content.get("min_items", 0) > content.get("limit", math.inf):
+        raise ConfigError(
+            f"min_items ({content['min_items']}) is above limit ({content['limit']}): "
+            "the widget could never show",
+            field=f"{field}.min_items",
+        )
+    if "deadline" in content and "duration_minutes" in content:
+        raise ConfigError(
+            "give a deadline or a duration_minutes, not both", field=f"{field}.duration_minutes"
+        )

@@ -27,7 +27,7 @@ class CampaignIndex:
     """
 
     def __init__(self, campaigns: Iterable[Campaign]) -> None:
-        self.campaigns: tuple[Campaign, ...] = tuple(campaigns)
+        self.campaigns: tuple[Campaign, ...] = tuple(c for c in campaigns if c.enabled)
         self.by_id: Mapping[str, Campaign] = {c.id: c for c in self.campaigns}
         ranked = sorted(self.campaigns, key=lambda c: (-c.priority, c.id))
         slots: dict[str, dict[str, list[Campaign]]] = {}

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 MAX_CAMPAIGNS = 100
-"""Campaigns remembered per profile; the one shown longest ago is forgotten first."""
+"""Campaigns remembered per profile; the one the shopper did anything with (saw, clicked,
+dismissed, bought after) longest ago is forgotten first."""
 MAX_RECENT_SHOWS = 20
 """Show times kept per campaign: enough for any per-session or per-day cap (capped to this)."""
 MAX_VARIANT_LENGTH = 100
@@ -33,7 +34,8 @@ class Exposure(NamedTuple):
     clicked_at: float | None = None
     dismissed_at: float | None = None
     converted_at: float | None = None
-    """The first order completed after the shopper was shown this campaign."""
+    """The latest order attributed to this campaign (completed within the attribution window
+    after the shopper was last shown it)."""
 
 
 def campaign_of(props: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -72,21 +74,41 @@ def dismissed(exposure: Exposure | None, variant: str, ts: float) -> Exposure:
 def converted(
     exposures: Mapping[str, Exposure], ts: float, window: float
 ) -> Mapping[str, Exposure]:
-    """Mark the campaigns shown within `window` seconds before an order at `ts` as converted."""
+    """Mark the campaigns shown within `window` seconds before an order at `ts` as converted.
+
+    Only shows at or before the order count: an order delivered late is not attributed to a
+    show that came after it.
+    """
     changed = None
     for campaign, exposure in exposures.items():
-        last = exposure.last_shown
+        last = _last_show_before(exposure, ts)
         if (
-            exposure.converted_at is None
-            and last is not None
-            and exposure.first_shown is not None
-            and exposure.first_shown <= ts
+            last is not None
             and ts - last <= window
+            and (exposure.converted_at is None or ts > exposure.converted_at)
         ):
             if changed is None:
                 changed = dict(exposures)
             changed[campaign] = exposure._replace(converted_at=ts)
     return exposures if changed is None else changed
+
+
+def _last_show_before(exposure: Exposure, ts: float) -> float | None:
+    if exposure.last_shown is not None and exposure.last_shown <= ts:
+        return exposure.last_shown
+    # `recent` is newest first: the first one at or before the order
+    return next((t for t in exposure.recent if t <= ts), None)
+
+
+def _activity(exposure: Exposure) -> float:
+    """When the shopper last did anything with the campaign: what eviction goes by, so a
+    recent dismissal or conversion is kept as long as a recent show."""
+    return max(
+        exposure.last_shown or 0.0,
+        exposure.dismissed_at or 0.0,
+        exposure.converted_at or 0.0,
+        exposure.clicked_at or 0.0,
+    )
 
 
 def with_exposure(
@@ -96,7 +118,7 @@ def with_exposure(
     updated = dict(exposures)
     updated[campaign] = exposure
     if len(updated) > MAX_CAMPAIGNS:
-        del updated[min(updated, key=lambda c: updated[c].last_shown or 0.0)]
+        del updated[min(updated, key=lambda c: _activity(updated[c]))]
     return updated
 
 
@@ -111,7 +133,7 @@ def merge_exposures(a: Mapping[str, Exposure], b: Mapping[str, Exposure]) -> Map
         ours = merged.get(campaign)
         merged[campaign] = theirs if ours is None else _merge_one(ours, theirs)
     while len(merged) > MAX_CAMPAIGNS:
-        del merged[min(merged, key=lambda c: merged[c].last_shown or 0.0)]
+        del merged[min(merged, key=lambda c: _activity(merged[c]))]
     return merged
 
 
@@ -125,7 +147,7 @@ def _merge_one(a: Exposure, b: Exposure) -> Exposure:
         recent=tuple(sorted((*a.recent, *b.recent), reverse=True)[:MAX_RECENT_SHOWS]),
         clicked_at=_latest(a.clicked_at, b.clicked_at),
         dismissed_at=_latest(a.dismissed_at, b.dismissed_at),
-        converted_at=_earliest(a.converted_at, b.converted_at),
+        converted_at=_latest(a.converted_at, b.converted_at),
     )
 
 

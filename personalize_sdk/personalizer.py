@@ -48,7 +48,7 @@ from .segment_cache import SegmentCache
 from .segments import SegmentEvaluator, affinity_scores, profile_view
 from .store import Store
 from .widget import Widget
-from .widget_data import Scene, build, control_data, coupon_data
+from .widget_data import Scene, build, control_data, coupon_data, json_copy
 from .widget_memo import WidgetMemo
 from .widgets import render_control, render_widget
 
@@ -385,10 +385,18 @@ class Personalizer:
             self._failed("beacon", error)
             return BeaconResult(0, (f"body: {error}",))
         may_have_seen = _VariantCheck(profile, visitor_id)
+        now = self.clock()
         accepted, rejected = 0, []
+        reported: set[tuple[str, str]] = set()
         for number, entry in enumerate(entries):
             try:
-                interaction = check_entry(entry, self._campaigns.by_id, may_have_seen)
+                interaction = check_entry(entry, self._campaigns.by_id, may_have_seen, now)
+                once = (interaction.event, interaction.properties["campaign_id"])
+                if once in reported:  # one page reports each thing once
+                    raise InvalidEvent(
+                        "reported twice in one beacon", field="type", kind="duplicate"
+                    )
+                reported.add(once)
             except InvalidEvent as error:
                 self._stats.count(f"invalid.beacon.{error.kind}")
                 rejected.append(f"events[{number}].{error.field}: {error.message}")
@@ -469,10 +477,9 @@ class Personalizer:
                 raise InvalidEvent(
                     "give a visitor_id or a user_id", field="visitor_id", kind="missing"
                 )
-            if type(visitor_id) is not str:
-                check_id(visitor_id, "visitor_id", self.limits)
+            check_id(visitor_id, "visitor_id", self.limits)
             user_id = self.store.resolve(visitor_id)
-        elif type(user_id) is not str:
+        else:
             check_id(user_id, "user_id", self.limits)
         key = profile_key(visitor_id, user_id)
         stored = self.store.load(key)
@@ -488,7 +495,19 @@ class Personalizer:
         return found
 
     def _widget(self, campaign: Campaign, variant_id: str, scene: Scene) -> Widget | None:
-        """The campaign's widget for this shopper, or None when it has nothing to show."""
+        """The campaign's widget for this shopper, or None when it has nothing to show.
+
+        A fault in one campaign (its copy, a catalog outage, absurd data) skips that campaign
+        only: the slot goes to the next one, the other slots are untouched. Counted in
+        `stats()` per campaign, logged once; strict mode raises.
+        """
+        try:
+            return self._build_widget(campaign, variant_id, scene)
+        except Exception as error:  # noqa: BLE001 - one campaign never takes the page down
+            self._failed_campaign(campaign, error)
+            return None
+
+    def _build_widget(self, campaign: Campaign, variant_id: str, scene: Scene) -> Widget | None:
         # The holdout is shown nothing, but only where the campaign would have shown something:
         # otherwise the two groups would not be comparable.
         control = variant_id == CONTROL
@@ -500,11 +519,7 @@ class Personalizer:
         )
         known, rendered = (False, None) if key is None else self._memo.get(key)
         if not known:
-            try:
-                data = build(campaign, variant, scene)
-            except CopyError as error:
-                self._failed_copy(campaign, error)
-                return None
+            data = build(campaign, variant, scene)
             rendered = None
             if data is not None:
                 rendered = (data, render_widget(data))
@@ -517,7 +532,7 @@ class Personalizer:
             data = control_data(campaign, scene, data)
             html = render_control(data)
         else:
-            data = dict(data)  # a shallow copy: the memo's own is shared between shoppers
+            data = json_copy(data)  # the memo's own is shared between shoppers
         return Widget(
             kind=campaign.kind,
             campaign_id=campaign.id,
@@ -527,15 +542,17 @@ class Personalizer:
             data=data,
         )
 
-    def _failed_copy(self, campaign: Campaign, error: CopyError) -> None:
+    def _failed_campaign(self, campaign: Campaign, error: Exception) -> None:
         if self.strict:
             raise error
-        if self._stats.count(f"errors.widgets.copy.{campaign.id}") == 1:
+        kind = "copy" if isinstance(error, CopyError) else "internal"
+        if self._stats.count(f"errors.widgets.{kind}.{campaign.id}") == 1:
             logger.error(
-                "campaign %r: its copy failed to render, the widget is skipped (logged once, "
+                "campaign %r: its widget could not be built and is skipped (logged once, "
                 "counted in stats()): %s",
                 campaign.id,
                 error,
+                exc_info=kind == "internal",
             )
 
     def _count_popularity(self, event: Event) -> None:
@@ -620,8 +637,8 @@ class _VariantCheck:
 
     def __call__(self, campaign: Campaign, variant: str) -> bool:
         exposure = self._profile.exposures.get(campaign.id)
-        if exposure is not None and exposure.variant == variant:
-            return True
+        if exposure is not None:  # shown before: that variant sticks, and only that one
+            return exposure.variant == variant
         return any(campaign.assign(unit) == variant for unit in self._units)
 
 

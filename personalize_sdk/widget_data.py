@@ -153,6 +153,15 @@ def build(campaign: Campaign, variant: Variant, scene: Scene) -> Data | None:
     return data
 
 
+def json_copy(data: Any) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, scalars), faster than `copy.deepcopy`."""
+    if type(data) is dict:
+        return {key: json_copy(value) for key, value in data.items()}
+    if type(data) is list:
+        return [json_copy(value) for value in data]
+    return data
+
+
 def control_data(campaign: Campaign, scene: Scene, data: Data) -> Data:
     """What the holdout's marker carries: who it is, and for an overlay the trigger settings of
     the widget it stands in for (`data`), so its exposure is recorded on the same gesture."""

@@ -66,7 +66,7 @@ class WidgetMemo:
             for name in names:
                 value = context[name]
                 if name == "cart":
-                    value = (value["value"], value["currency"], value["quantity"])
+                    value = tuple(value.values())  # every entry copy can read
                 elif name == "page":
                     value = (value["type"], value["path"])
                 parts.append(value)

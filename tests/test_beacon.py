@@ -124,3 +124,35 @@ def test_a_page_rendered_before_login_still_reports_after_it(clock: Clock) -> No
     pz.identify(visitor, user_id=user)  # logged in while the page was open
     assert pz.beacon(visitor, body(entry(campaign="ab", variant=before))).ok
     assert pz.profile(visitor).exposures["ab"].variant == before
+
+
+def test_one_beacon_reports_each_thing_once(clock: Clock) -> None:
+    pz = shop(clock, bar())
+    result = pz.beacon("v1", body(entry(type="clicked"), entry(type="clicked"), entry()))
+    assert result.accepted == 2 and result.rejected[0].startswith("events[1].type")
+    assert pz.profile("v1").counters[ev.WIDGET_CLICKED] == 1
+
+
+def test_shown_is_refused_for_a_campaign_that_is_not_live(clock: Clock) -> None:
+    ended = bar("ended", schedule={"start": clock.now - 86_400, "end": clock.now - 300})
+    gone = bar("gone", slot="b", schedule={"start": clock.now - 86_400, "end": clock.now - 3600})
+    pz = shop(clock, ended, gone)
+    # rendered just before the end, reported minutes after it: accepted
+    assert pz.beacon("v1", body(entry(campaign="ended"))).ok
+    late = pz.beacon("v1", body(entry(campaign="gone")))
+    assert late.rejected and "not live" in late.rejected[0]
+
+
+def test_once_shown_only_that_variant_is_accepted_even_after_login(clock: Clock) -> None:
+    pz = shop(clock, bar("ab", holdout=0.5, variants=[{"id": "a"}]))
+    for i in range(200):
+        visitor, user = f"v{i}", f"u{i}"
+        as_visitor = pz.widgets(visitor, HOME)[0].variant
+        if as_visitor == "control" and pz.widgets(None, HOME, user_id=user)[0].variant == "a":
+            break
+    else:
+        pytest.fail("no control visitor whose customer id is bucketed in 'a'")
+    assert pz.beacon(visitor, body(entry(campaign="ab", variant="control"))).ok
+    pz.identify(visitor, user_id=user)
+    claimed = pz.beacon(visitor, body(entry(campaign="ab", variant="a", type="clicked")))
+    assert claimed.rejected and "not in that variant" in claimed.rejected[0]

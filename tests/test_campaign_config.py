@@ -208,3 +208,55 @@ class TestAssignment:
         two = self.make(id="two", variants=[{"id": "a"}, {"id": "b"}])
         same = sum(one.assign(f"v-{i}") == two.assign(f"v-{i}") for i in range(4000))
         assert 0.45 < same / 4000 < 0.55
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"kind": "recently_viewed", "limit": 3, "min_items": 4},
+         "campaign 'c1'.min_items", "could never show"),
+        ({"kind": "recommendations", "strategy": "cart_addins", "limit": 2, "min_items": 1,
+          "variants": [{"id": "a", "min_items": 3}]},
+         "campaign 'c1'.variants['a'].min_items", "could never show"),
+        ({"kind": "countdown", "title": "Hurry", "deadline": "2026-12-01T00:00:00Z",
+          "duration_minutes": 60}, "campaign 'c1'.duration_minutes", "not both"),
+        ({"kind": "progress_bar", "thresholds": {"usd": 10, "USD": 50}},
+         "campaign 'c1'.thresholds.USD", "twice"),
+        ({"kind": "recommendations", "strategy": "brand_trending", "days": 60},
+         "campaign 'c1'.days", "1 to 30"),
+        ({"kind": "hello_bar", "text": "Hi", "enabled": "no"}, "campaign 'c1'.enabled",
+         "true or false"),
+    ],
+)  # fmt: skip
+def test_fields_that_contradict_each_other(fields: dict[str, Any], field: str, words: str) -> None:
+    base = {"id": "c1", **fields}
+    error = error_of(base)
+    assert error.field == field and words in error.message, (error.field, error.message)
+
+
+def test_a_disabled_campaign_is_checked_but_never_shown(clock: Any) -> None:
+    from personalize_sdk import Page, Personalizer
+
+    with pytest.raises(ConfigError):
+        load(campaign(enabled=False, text="{{ broken"))
+    pz = Personalizer({"campaigns": [campaign(enabled=False)]}, clock=clock, strict=True)
+    assert pz.widgets("v1", Page(type="home")) == []
+    result = pz.beacon("v1", {"type": "shown", "campaign": "c1", "variant": "default"})
+    assert not result.ok
+
+
+def test_a_countdown_deadline_is_local_to_the_schedule_time_zone() -> None:
+    (c,) = load(
+        {
+            "id": "cd",
+            "kind": "countdown",
+            "title": "Ends at midnight",
+            "deadline": "2026-11-12T00:00:00",
+            "schedule": {"timezone": "Asia/Shanghai"},
+        }
+    ).campaigns
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    midnight = datetime(2026, 11, 12, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+    assert c.variants[0].content["deadline"] == midnight

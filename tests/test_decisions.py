@@ -323,3 +323,32 @@ def test_an_overlay_holdout_marker_keeps_the_trigger_settings(clock: Clock) -> N
         assert 'data-pz-min-dwell="12000"' in widget.html
         assert 'data-pz-mobile="idle"' in widget.html and "data-pz-overlay" in widget.html
     assert "Wait" not in control.html
+
+
+def test_overlong_ids_are_refused_before_they_reach_any_cache(clock: Clock) -> None:
+    from personalize_sdk import Personalizer
+
+    pz = Personalizer({"campaigns": [bar()]}, clock=clock)
+    huge = "v" * 16_000
+    assert pz.widgets(huge, HOME) == []
+    assert (
+        pz.beacon(huge, '{"type": "shown", "campaign": "bar", "variant": "default"}').accepted == 0
+    )
+    assert pz.stats()["invalid.bad_id"] == 2
+
+
+def test_a_campaign_that_fails_skips_only_itself(clock: Clock) -> None:
+    from personalize_sdk import CallableCatalog, Personalizer
+
+    def down(ids: list[str]) -> list[object]:
+        raise ConnectionError("the catalog database is down")
+
+    campaigns = [
+        {"id": "rv", "kind": "recently_viewed", "slot": "top", "priority": 2},
+        bar("fallback", priority=1),
+        bar("footer", slot="footer"),
+    ]
+    pz = Personalizer({"campaigns": campaigns}, clock=clock, catalog=CallableCatalog(down))
+    pz.track("v1", "Product Viewed", view("w-1"))
+    assert sorted(ids(pz.widgets("v1", HOME))) == ["fallback", "footer"]
+    assert pz.stats()["errors.widgets.internal.rv"] == 1

@@ -68,7 +68,7 @@ def test_an_order_converts_campaigns_shown_within_the_window() -> None:
     assert p.exposures["recent"].converted_at == T0 + DAY
     assert p.exposures["old"].converted_at is None
     again = fold(p, ev.ORDER_COMPLETED, T0 + 2 * DAY, order_id="o2", total=10.0)
-    assert again.exposures["recent"].converted_at == T0 + DAY  # the first conversion stays
+    assert again.exposures["recent"].converted_at == T0 + 2 * DAY  # the latest, for caps
 
 
 def test_an_order_before_the_first_show_is_not_a_conversion() -> None:
@@ -89,8 +89,27 @@ def test_login_merge_adds_counts_and_keeps_the_first_variant() -> None:
     assert merge(merged, visitor, SETTINGS).exposures == merged.exposures  # idempotent
 
 
-def test_merging_keeps_the_latest_dismissal_and_first_conversion() -> None:
+def test_merging_keeps_the_latest_dismissal_and_conversion() -> None:
     a = Exposure("a", 1, T0, T0, (T0,), dismissed_at=T0 + 5, converted_at=T0 + 9)
     b = Exposure("a", 1, T0 + 1, T0 + 1, (T0 + 1,), dismissed_at=T0 + 7, converted_at=T0 + 8)
     merged = merge_exposures({"c": a}, {"c": b})["c"]
-    assert (merged.dismissed_at, merged.converted_at) == (T0 + 7, T0 + 8)
+    assert (merged.dismissed_at, merged.converted_at) == (T0 + 7, T0 + 9)
+
+
+def test_a_late_order_is_attributed_only_to_shows_before_it() -> None:
+    p = shown(Profile(visitor_id="v1"), T0)
+    p = shown(p, T0 + 20 * DAY)
+    p = fold(p, ev.ORDER_COMPLETED, T0 + 10 * DAY, order_id="late", total=10.0)
+    assert p.exposures["c"].converted_at is None  # 10 days after one show, before the other
+    p = fold(p, ev.ORDER_COMPLETED, T0 + 3 * DAY, order_id="later", total=10.0)
+    assert p.exposures["c"].converted_at == T0 + 3 * DAY
+
+
+def test_a_recent_dismissal_outlives_older_shows_when_campaigns_are_evicted() -> None:
+    p = shown(Profile(visitor_id="v1"), T0, campaign="dismissed")
+    p = fold(p, ev.WIDGET_DISMISSED, T0 + DAY, campaign_id="dismissed", variant="a")
+    for i in range(MAX_CAMPAIGNS - 1):
+        p = shown(p, T0 + 1 + i, campaign=f"k{i}")  # shown after the first show...
+    p = shown(p, T0 + 2 * DAY, campaign="one-more")  # ...and one more: someone must go
+    assert "dismissed" in p.exposures  # ...but before the dismissal
+    assert "k0" not in p.exposures

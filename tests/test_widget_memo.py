@@ -71,3 +71,20 @@ def test_recently_viewed_follows_the_shopper_and_a_changing_catalog(clock: Clock
     names["w-1"] = "New name"
     catalog.invalidate()
     assert pz.widgets("a", page)[0].data["products"][0]["name"] == "New name"
+
+
+def test_copy_reading_the_cart_is_per_cart(clock: Clock) -> None:
+    text = "{{ cart.items }} lines, {{ cart.quantity }} items"
+    pz = shop(clock, bar(text=text))
+    pz.track("a", "Product Added", {**view("x"), "quantity": 2})
+    pz.track("b", "Product Added", {**view("x"), "quantity": 1})
+    pz.track("b", "Product Added", {**view("y"), "quantity": 1})
+    assert pz.widgets("a", HOME)[0].data["text"] == "1 lines, 2 items"
+    assert pz.widgets("b", HOME)[0].data["text"] == "2 lines, 2 items"
+
+
+def test_nested_data_is_not_shared_between_shoppers(clock: Clock) -> None:
+    pz = shop(clock, bar(link_url="/sale"))
+    first = pz.widgets("a", HOME)[0]
+    first.data["link"]["url"] += "?utm_source=a"  # type: ignore[index]
+    assert pz.widgets("b", HOME)[0].data["link"]["url"] == "/sale"
