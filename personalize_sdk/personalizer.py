@@ -12,10 +12,7 @@ in a worker thread when one is configured, and directly otherwise.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import os
-import secrets
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -29,28 +26,25 @@ from ._ids import new_message_id
 from ._limits import DEFAULT_LIMITS, EventLimits
 from ._stats import Stats
 from ._validation import check_id, validate_event, validate_traits
-from .beacon import BeaconResult, check_entry, parse_body
-from .campaign import CONTROL, Campaign
-from .catalog import Catalog, MemoryCatalog, as_catalog
+from .beacon import BeaconResult, parse_body
+from .campaign import Campaign
+from .catalog import Catalog, as_catalog
 from .config import Config, Settings, load_config
 from .copy import CopyError
 from .coupons import CouponBook
-from .decision import CampaignIndex, assignment_unit, eligible, variant_for
 from .events import Event
 from .identity import MAX_TRAITS, merge, with_traits
-from .intent import IntentExplanation, explain_intent, intent_score
+from .intent import IntentExplanation, explain_intent
 from .memory_store import MemoryStore
 from .page import Page
-from .popularity_feed import COUNTED_EVENTS, PopularityFeed
+from .popularity_feed import PopularityFeed
 from .profile import Profile, profile_key
 from .reducer import reduce
 from .segment_cache import SegmentCache
-from .segments import SegmentEvaluator, affinity_scores, profile_view
+from .segments import SegmentEvaluator, affinity_scores
 from .store import Store
 from .widget import Widget
-from .widget_data import Scene, build, control_data, coupon_data, json_copy
-from .widget_memo import WidgetMemo
-from .widgets import render_control, render_widget
+from .widget_pipeline import WidgetPipeline
 
 logger = logging.getLogger("personalize_sdk")
 
@@ -102,19 +96,11 @@ class Personalizer:
         self._stats = Stats()
         self._accepted = self._stats.accepted
         self._closed = False
-        self._campaigns = CampaignIndex(self.config.campaigns)
-        fixed_catalog = self.catalog is None or isinstance(self.catalog, MemoryCatalog)
-        self._memo = WidgetMemo(fixed_catalog=fixed_catalog)
-        self._catalog_may_block = not fixed_catalog
-        self.coupons: CouponBook = _coupon_book(self.config.campaigns, secret)
+        self._pipeline = WidgetPipeline(self.config, self.catalog, secret, self._failed_campaign)
+        self.coupons: CouponBook = self._pipeline.coupons
         """Issues and verifies the campaigns' coupon codes: ``pz.coupons.verify(code, now)``."""
-        # Signing a code costs an HMAC or two; the same shopper asks for the same code on
-        # every page, so the last ones issued are kept (lru_cache is thread-safe).
-        self._coupon_code = functools.lru_cache(maxsize=10_000)(self.coupons.code_for)
-        self.popularity: PopularityFeed | None = None
+        self.popularity: PopularityFeed | None = self._pipeline.popularity
         """Shop-wide views, adds and orders per product, counted when a campaign recommends."""
-        if self._campaigns.uses_popularity:
-            self.popularity = PopularityFeed()
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> Personalizer:
@@ -161,7 +147,7 @@ class Personalizer:
                 user_id,
             )
             self.store.update(visitor_id, user_id, _fold, accepted, self._settings)
-            if self.popularity is not None and accepted.name in COUNTED_EVENTS:
+            if self._pipeline.counts(accepted):
                 self._count_popularity(accepted)
         except Exception as error:  # noqa: BLE001 - the SDK never breaks its host
             self._failed("track", error)
@@ -273,7 +259,7 @@ class Personalizer:
         campaign for the next one.
         """
         try:
-            if not self._campaigns.campaigns:
+            if not self._pipeline.campaigns.campaigns:
                 return []
             if not isinstance(page, Page):
                 raise InvalidEvent(
@@ -285,39 +271,7 @@ class Personalizer:
                 )
             profile, stored, key = self._load(visitor_id, user_id)
             segments = self._segments_of(profile, stored, key)
-            now = self.clock()
-            scene = Scene(
-                profile=profile,
-                page=page,
-                segments=segments,
-                now=now,
-                half_life=self._settings.half_life,
-                beacon=self.config.widgets.beacon_url,
-                catalog=self.catalog,
-                popularity=self.popularity,
-                coupons=self._coupon_code,
-                default_currency=self.config.widgets.currency,
-            )
-            view = _ViewOf(profile, page, segments, now, self._settings)
-            found = []
-            index = self._campaigns
-            for slot_name in index.slots if slot is None else (slot,):
-                for campaign in index.candidates(slot_name, page.type):
-                    if not eligible(
-                        campaign,
-                        profile,
-                        segments,
-                        page,
-                        now,
-                        view,
-                        self._settings.session_timeout,
-                    ):
-                        continue
-                    widget = self._widget(campaign, variant_for(campaign, profile), scene)
-                    if widget is not None:
-                        found.append(widget)
-                        break
-            return found
+            return self._pipeline.widgets(profile, segments, page, slot, self.clock())
         except Exception as error:  # noqa: BLE001
             self._failed("widgets", error)
             return []
@@ -344,7 +298,7 @@ class Personalizer:
         user_id: str | None = None,
     ) -> list[Widget]:
         """`widgets` for async code: in a worker thread when the catalog may do I/O."""
-        if self._catalog_may_block:
+        if self._pipeline.catalog_may_block:
             return await asyncio.to_thread(self.widgets, visitor_id, page, slot, user_id=user_id)
         return self.widgets(visitor_id, page, slot, user_id=user_id)
 
@@ -357,7 +311,7 @@ class Personalizer:
         user_id: str | None = None,
     ) -> str:
         """`render` for async code: in a worker thread when the catalog may do I/O."""
-        if self._catalog_may_block:
+        if self._pipeline.catalog_may_block:
             return await asyncio.to_thread(self.render, visitor_id, page, slot, user_id=user_id)
         return self.render(visitor_id, page, slot, user_id=user_id)
 
@@ -384,22 +338,12 @@ class Personalizer:
         except Exception as error:  # noqa: BLE001
             self._failed("beacon", error)
             return BeaconResult(0, (f"body: {error}",))
-        may_have_seen = _VariantCheck(profile, visitor_id)
-        now = self.clock()
         accepted, rejected = 0, []
-        reported: set[tuple[str, str]] = set()
-        for number, entry in enumerate(entries):
-            try:
-                interaction = check_entry(entry, self._campaigns.by_id, may_have_seen, now)
-                once = (interaction.event, interaction.properties["campaign_id"])
-                if once in reported:  # one page reports each thing once
-                    raise InvalidEvent(
-                        "reported twice in one beacon", field="type", kind="duplicate"
-                    )
-                reported.add(once)
-            except InvalidEvent as error:
-                self._stats.count(f"invalid.beacon.{error.kind}")
-                rejected.append(f"events[{number}].{error.field}: {error.message}")
+        checked = self._pipeline.check_beacon(entries, profile, visitor_id, self.clock())
+        for number, interaction in checked:
+            if isinstance(interaction, InvalidEvent):
+                self._stats.count(f"invalid.beacon.{interaction.kind}")
+                rejected.append(f"events[{number}].{interaction.field}: {interaction.message}")
                 continue
             context = None if interaction.path is None else {"page": {"path": interaction.path}}
             done = self.track(
@@ -494,54 +438,6 @@ class Personalizer:
             self._segment_cache.put(key, stored, found)
         return found
 
-    def _widget(self, campaign: Campaign, variant_id: str, scene: Scene) -> Widget | None:
-        """The campaign's widget for this shopper, or None when it has nothing to show.
-
-        A fault in one campaign (its copy, a catalog outage, absurd data) skips that campaign
-        only: the slot goes to the next one, the other slots are untouched. Counted in
-        `stats()` per campaign, logged once; strict mode raises.
-        """
-        try:
-            return self._build_widget(campaign, variant_id, scene)
-        except Exception as error:  # noqa: BLE001 - one campaign never takes the page down
-            self._failed_campaign(campaign, error)
-            return None
-
-    def _build_widget(self, campaign: Campaign, variant_id: str, scene: Scene) -> Widget | None:
-        # The holdout is shown nothing, but only where the campaign would have shown something:
-        # otherwise the two groups would not be comparable.
-        control = variant_id == CONTROL
-        variant = campaign.variants[0] if control else campaign.variant(variant_id)
-        if variant is None:  # pragma: no cover - variant_for only returns known variants
-            return None
-        key = self._memo.key(
-            campaign, variant, scene, functools.partial(coupon_data, campaign, variant, scene)
-        )
-        known, rendered = (False, None) if key is None else self._memo.get(key)
-        if not known:
-            data = build(campaign, variant, scene)
-            rendered = None
-            if data is not None:
-                rendered = (data, render_widget(data))
-            if key is not None:
-                self._memo.put(key, rendered)
-        if rendered is None:
-            return None
-        data, html = rendered
-        if control:
-            data = control_data(campaign, scene, data)
-            html = render_control(data)
-        else:
-            data = json_copy(data)  # the memo's own is shared between shoppers
-        return Widget(
-            kind=campaign.kind,
-            campaign_id=campaign.id,
-            variant=variant_id,
-            slot=campaign.slot,
-            html=html,
-            data=data,
-        )
-
     def _failed_campaign(self, campaign: Campaign, error: Exception) -> None:
         if self.strict:
             raise error
@@ -593,73 +489,6 @@ class Personalizer:
                 call,
                 exc_info=error,
             )
-
-
-class _ViewOf:
-    """The profile view a targeting condition reads, with the page, built once on first use."""
-
-    __slots__ = ("_built", "_now", "_page", "_profile", "_segments", "_settings")
-
-    def __init__(
-        self,
-        profile: Profile,
-        page: Page,
-        segments: frozenset[str],
-        now: float,
-        settings: Settings,
-    ) -> None:
-        self._profile, self._page, self._segments = profile, page, segments
-        self._now, self._settings = now, settings
-        self._built: Mapping[str, Any] | None = None
-
-    def __call__(self) -> Mapping[str, Any]:
-        if self._built is None:
-            profile = self._profile
-            view = profile_view(
-                profile,
-                self._now,
-                self._settings,
-                intent_score(profile),
-                dict.fromkeys(self._segments, ""),
-            )
-            view["page"] = attrs.asdict(self._page)
-            self._built = view
-        return self._built
-
-
-class _VariantCheck:
-    """Could this shopper have been shown this variant? Their recorded variant, or what they
-    are assigned now, or what their device was assigned before they logged in."""
-
-    def __init__(self, profile: Profile, visitor_id: str | None) -> None:
-        self._profile = profile
-        self._units = {assignment_unit(profile), visitor_id or ""}
-
-    def __call__(self, campaign: Campaign, variant: str) -> bool:
-        exposure = self._profile.exposures.get(campaign.id)
-        if exposure is not None:  # shown before: that variant sticks, and only that one
-            return exposure.variant == variant
-        return any(campaign.assign(unit) == variant for unit in self._units)
-
-
-def _coupon_book(campaigns: tuple[Campaign, ...], secret: str | bytes | None) -> CouponBook:
-    policies = {
-        (campaign.id, variant.id): variant.content["coupon"]
-        for campaign in campaigns
-        for variant in campaign.variants
-        if variant.content.get("coupon") is not None
-    }
-    if secret is None:
-        secret = os.environ.get("PERSONALIZE_SECRET")
-    if secret is None:
-        secret = secrets.token_bytes(32)
-        if any(policy.unique for policy in policies.values()):
-            logger.warning(
-                "unique coupon codes are signed with a key made up for this process: they will "
-                "not verify in another process or after a restart. Set PERSONALIZE_SECRET or "
-                "pass Personalizer(secret=...)."
-            )
-    return CouponBook(secret, policies)
 
 
 def _new_profile(visitor_id: str | None, user_id: str | None) -> Profile:

@@ -3,6 +3,7 @@ the data each widget carries, its HTML, and hostile strings rendering inert."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -211,7 +212,6 @@ def test_widget_data_is_json_ready(pz: Personalizer) -> None:
 
 
 def test_async_twins_keep_a_blocking_catalog_off_the_event_loop(clock: Clock) -> None:
-    import asyncio
     import threading
 
     from personalize_sdk.catalog import CallableCatalog, Product
@@ -235,11 +235,20 @@ def test_async_twins_keep_a_blocking_catalog_off_the_event_loop(clock: Clock) ->
             threading.get_ident(),
         )
 
-    widgets, html, loop_thread = asyncio.run(page())
+    widgets, html, loop_thread = run_async(page())
     assert widgets[0].data["products"][0]["name"] == "Product w-1"
     assert "Product w-1" in html
     assert threads and loop_thread not in threads
 
     plain = Personalizer({"campaigns": [strip]}, clock=clock, strict=True)
     plain.track("v1", "Product Viewed", product("w-1", "watches", "Acme", 10.0))
-    assert asyncio.run(plain.awidgets("v1", Page(type="home")))[0].kind == "recently_viewed"
+    assert run_async(plain.awidgets("v1", Page(type="home")))[0].kind == "recently_viewed"
+
+
+def run_async(coroutine: Any) -> Any:
+    """`asyncio.run` on a thread of its own: the browser tests' Playwright keeps a loop running
+    on the main thread for the whole session."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
