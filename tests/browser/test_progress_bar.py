@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from personalize_sdk.widgets import render_widget
-from tests.browser.server import root, widget
+from tests.browser.server import NONCE, root, widget
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +42,11 @@ def test_a_cart_change_refreshes_the_bar_in_place(site, page):
     assert page.text_content(f"{BAR} [aria-live]") == "Free shipping!"
     assert page.get_attribute(f"{BAR} [role=progressbar]", "aria-valuenow") == "100"
     assert page.get_attribute(f"{BAR} [role=progressbar]", "aria-label") == "Free shipping!"
-    assert page.eval_on_selector(f"{BAR} .pz-fill", "el => el.style.width") == "100%"
+    page.wait_for_function(  # the width animates to the stylesheet's 100%
+        "s => { const f = document.querySelector(s + ' .pz-fill');"
+        " return f.getBoundingClientRect().width === f.parentElement.clientWidth; }",
+        arg=BAR,
+    )
     assert page.eval_on_selector(f"{BAR} [aria-live]", "el => el.pzMark") == "kept"
     assert len(page.query_selector_all(BAR)) == 1
 
@@ -59,3 +63,15 @@ def test_a_failing_refresh_leaves_the_bar_as_it_was(site, page, errors):
         "console: Failed to load resource: the server responded with a status of 404 (Not Found)"
     ]
     errors.clear()  # the browser's own report of the 404; the script itself stayed quiet
+
+
+def test_the_meter_shows_under_a_strict_style_policy(site, page):
+    # style-src without 'unsafe-inline' refuses style attributes: the markup has none.
+    strict = f'<meta http-equiv="Content-Security-Policy" content="style-src \'nonce-{NONCE}\'">'
+    bar = widget("progress_bar", "ship", percent=75)
+    page.goto(site.page("/cart", [render_widget(bar)], head=strict))
+    page.wait_for_function("() => window.personalize !== undefined")
+    fill = f"{BAR} .pz-fill"
+    width = page.eval_on_selector(fill, "el => el.getBoundingClientRect().width")
+    track = page.eval_on_selector(f"{BAR} [role=progressbar]", "el => el.clientWidth")
+    assert track > 0 and abs(width / track - 0.75) < 0.02
