@@ -19,7 +19,9 @@ class Widget:
     html: Markup
     """Escaped, ready-to-insert markup; implements `__html__` for template engines."""
     data: Mapping[str, Any] = attrs.field(factory=dict)
-    """JSON-ready form for headless front ends."""
+    """JSON-ready form for headless front ends: read-only dicts and lists (`json.dumps` takes
+    them as they are; `copy.deepcopy` gives plain ones to change), shared between shoppers
+    whose widget has the same content."""
 
     def __html__(self) -> str:
         return str(self.html)

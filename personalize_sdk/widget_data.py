@@ -153,12 +153,43 @@ def build(campaign: Campaign, variant: Variant, scene: Scene) -> Data | None:
     return data
 
 
-def json_copy(data: Any) -> Any:
-    """A deep copy of JSON-like data (dicts, lists, scalars), faster than `copy.deepcopy`."""
+class ReadOnlyDict(dict):  # type: ignore[type-arg]
+    """A dict that refuses changes: widget data is shared (see `widget_memo`), so it is frozen
+    like the rest of a `Widget`, and still a dict for `json.dumps` and template engines."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("widget data is read-only; copy it to change it")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:  # copy.deepcopy and pickle give a plain dict
+        return (dict, (dict(self),))
+
+
+class ReadOnlyList(list):  # type: ignore[type-arg]
+    """A list that refuses changes (see `ReadOnlyDict`)."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("widget data is read-only; copy it to change it")
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = clear = extend = insert = pop = remove = reverse = sort = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:  # copy.deepcopy and pickle give a plain list
+        return (list, (list(self),))
+
+
+def freeze(data: Any) -> Any:
+    """JSON-like data (dicts, lists, scalars) made read-only, once, when it is built."""
     if type(data) is dict:
-        return {key: json_copy(value) for key, value in data.items()}
+        return ReadOnlyDict((key, freeze(value)) for key, value in data.items())
     if type(data) is list:
-        return [json_copy(value) for value in data]
+        return ReadOnlyList(freeze(value) for value in data)
     return data
 
 

@@ -33,7 +33,7 @@ from .popularity_feed import COUNTED_EVENTS, PopularityFeed
 from .profile import Profile
 from .segments import profile_view
 from .widget import Widget
-from .widget_data import Scene, build, control_data, coupon_data, json_copy
+from .widget_data import Scene, build, control_data, coupon_data, freeze
 from .widget_memo import WidgetMemo
 from .widgets import render_control, render_widget
 
@@ -151,17 +151,15 @@ class WidgetPipeline:
         known, rendered = (False, None) if key is None else self.memo.get(key)
         if not known:
             data = build(campaign, variant, scene)
-            rendered = None if data is None else (data, render_widget(data))
+            rendered = None if data is None else (freeze(data), render_widget(data))
             if key is not None:
                 self.memo.put(key, rendered)
         if rendered is None:
             return None
         data, html = rendered
         if control:
-            data = control_data(campaign, scene, data)
+            data = freeze(control_data(campaign, scene, data))
             html = render_control(data)
-        else:
-            data = json_copy(data)  # the memo's own is shared between shoppers
         return Widget(
             kind=campaign.kind,
             campaign_id=campaign.id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from personalize_sdk.campaign import CONTROL
 from tests.helpers import Clock, view
 from tests.widget_helpers import CART, HOME, bar, shop
@@ -24,11 +26,20 @@ def test_unique_coupons_stay_unique(clock: Clock) -> None:
     assert pz.widgets("a", HOME)[0].data["coupon"]["code"] == codes["a"]
 
 
-def test_mutating_a_widgets_data_does_not_change_the_next_one(clock: Clock) -> None:
-    pz = shop(clock, bar(text="Hello"))
+def test_widget_data_is_read_only_and_a_copy_is_the_callers(clock: Clock) -> None:
+    import copy
+    import json
+
+    pz = shop(clock, bar(text="Hello", link_url="/sale"))
     first = pz.widgets("a", HOME)[0]
-    first.data["text"] = "tampered"  # type: ignore[index]
-    assert pz.widgets("b", HOME)[0].data["text"] == "Hello"
+    with pytest.raises(TypeError):
+        first.data["text"] = "tampered"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        first.data["link"]["url"] += "?utm_source=a"  # type: ignore[index]
+    mine = copy.deepcopy(first.data)
+    mine["link"]["url"] += "?utm_source=a"
+    assert pz.widgets("b", HOME)[0].data["link"]["url"] == "/sale"
+    assert json.loads(json.dumps(first.data)) == first.data
 
 
 def test_the_holdout_check_does_not_leave_an_empty_widget_for_the_others(clock: Clock) -> None:
@@ -81,10 +92,3 @@ def test_copy_reading_the_cart_is_per_cart(clock: Clock) -> None:
     pz.track("b", "Product Added", {**view("y"), "quantity": 1})
     assert pz.widgets("a", HOME)[0].data["text"] == "1 lines, 2 items"
     assert pz.widgets("b", HOME)[0].data["text"] == "2 lines, 2 items"
-
-
-def test_nested_data_is_not_shared_between_shoppers(clock: Clock) -> None:
-    pz = shop(clock, bar(link_url="/sale"))
-    first = pz.widgets("a", HOME)[0]
-    first.data["link"]["url"] += "?utm_source=a"  # type: ignore[index]
-    assert pz.widgets("b", HOME)[0].data["link"]["url"] == "/sale"
