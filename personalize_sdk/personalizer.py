@@ -100,6 +100,7 @@ class Personalizer:
         self.coupons: CouponBook = self._pipeline.coupons
         """Issues and verifies the campaigns' coupon codes: ``pz.coupons.verify(code, now)``."""
         self.popularity: PopularityFeed | None = self._pipeline.popularity
+        self._counted_events = self._pipeline.counted_events
         """Shop-wide views, adds and orders per product, counted when a campaign recommends."""
 
     @classmethod
@@ -147,7 +148,7 @@ class Personalizer:
                 user_id,
             )
             self.store.update(visitor_id, user_id, _fold, accepted, self._settings)
-            if self._pipeline.counts(accepted):
+            if accepted.name in self._counted_events:
                 self._count_popularity(accepted)
         except Exception as error:  # noqa: BLE001 - the SDK never breaks its host
             self._failed("track", error)

@@ -26,7 +26,6 @@ from .catalog import Catalog, MemoryCatalog
 from .config import Config, Settings
 from .coupons import CouponBook
 from .decision import CampaignIndex, assignment_unit, eligible, variant_for
-from .events import Event
 from .intent import intent_score
 from .page import Page
 from .popularity_feed import COUNTED_EVENTS, PopularityFeed
@@ -65,9 +64,10 @@ class WidgetPipeline:
         self._on_failure = on_failure
         self._settings: Settings = config.settings
 
-    def counts(self, event: Event) -> bool:
-        """Does this event feed the shop-wide popularity counters?"""
-        return self.popularity is not None and event.name in COUNTED_EVENTS
+    @property
+    def counted_events(self) -> frozenset[str]:
+        """The event names that feed the shop-wide popularity counters (none without them)."""
+        return frozenset() if self.popularity is None else COUNTED_EVENTS
 
     def widgets(
         self,
