@@ -42,6 +42,7 @@ from .profile import Profile, profile_key
 from .reducer import reduce
 from .segment_cache import SegmentCache
 from .segments import SegmentEvaluator, affinity_scores
+from .signing import Signer, derive, resolve_secret
 from .store import Store
 from .widget import Widget
 from .widget_pipeline import WidgetPipeline
@@ -96,7 +97,17 @@ class Personalizer:
         self._stats = Stats()
         self._accepted = self._stats.accepted
         self._closed = False
-        self._pipeline = WidgetPipeline(self.config, self.catalog, secret, self._failed_campaign)
+        key, self.secret_is_ephemeral = resolve_secret(secret)
+        """True when no secret was given: signatures then hold in this process only."""
+        self.signer = Signer(derive(key, "signed-values"))
+        """Signs values the browser keeps (the visitor cookie of the integrations)."""
+        self._pipeline = WidgetPipeline(
+            self.config,
+            self.catalog,
+            key,
+            self._failed_campaign,
+            ephemeral_secret=self.secret_is_ephemeral,
+        )
         self.coupons: CouponBook = self._pipeline.coupons
         """Issues and verifies the campaigns' coupon codes: ``pz.coupons.verify(code, now)``."""
         self.popularity: PopularityFeed | None = self._pipeline.popularity

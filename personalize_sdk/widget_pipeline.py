@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import secrets
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -46,8 +44,10 @@ class WidgetPipeline:
         self,
         config: Config,
         catalog: Catalog | None,
-        secret: str | bytes | None,
+        secret: bytes,
         on_failure: OnFailure,
+        *,
+        ephemeral_secret: bool = False,
     ) -> None:
         self.config = config
         self.catalog = catalog
@@ -56,7 +56,7 @@ class WidgetPipeline:
         self.catalog_may_block = not fixed_catalog
         """A `CallableCatalog` calls the shop's own lookup: async callers use a thread."""
         self.memo = WidgetMemo(fixed_catalog=fixed_catalog)
-        self.coupons = coupon_book(config.campaigns, secret)
+        self.coupons = coupon_book(config.campaigns, secret, ephemeral=ephemeral_secret)
         # Signing a code costs an HMAC or two; the same shopper asks for the same code on
         # every page, so the last ones issued are kept (lru_cache is thread-safe).
         self._coupon_code = functools.lru_cache(maxsize=10_000)(self.coupons.code_for)
@@ -217,23 +217,21 @@ class _VariantCheck:
         return any(campaign.assign(unit) == variant for unit in self._units)
 
 
-def coupon_book(campaigns: tuple[Campaign, ...], secret: str | bytes | None) -> CouponBook:
-    """Every variant's coupon policy, signed with `secret`, else ``PERSONALIZE_SECRET``, else a
-    key made up for this process (with a warning when unique codes need one that lasts)."""
+def coupon_book(
+    campaigns: tuple[Campaign, ...], secret: bytes, *, ephemeral: bool = False
+) -> CouponBook:
+    """Every variant's coupon policy, signed with a key derived from `secret`; a warning when
+    unique codes are signed with a key made up for this process (`ephemeral`)."""
     policies = {
         (campaign.id, variant.id): variant.content["coupon"]
         for campaign in campaigns
         for variant in campaign.variants
         if variant.content.get("coupon") is not None
     }
-    if secret is None:
-        secret = os.environ.get("PERSONALIZE_SECRET")
-    if secret is None:
-        secret = secrets.token_bytes(32)
-        if any(policy.unique for policy in policies.values()):
-            logger.warning(
-                "unique coupon codes are signed with a key made up for this process: they will "
-                "not verify in another process or after a restart. Set PERSONALIZE_SECRET or "
-                "pass Personalizer(secret=...)."
-            )
+    if ephemeral and any(policy.unique for policy in policies.values()):
+        logger.warning(
+            "unique coupon codes are signed with a key made up for this process: they will "
+            "not verify in another process or after a restart. Set PERSONALIZE_SECRET or "
+            "pass Personalizer(secret=...)."
+        )
     return CouponBook(secret, policies)
