@@ -1,0 +1,35 @@
+"""Serving the script and stylesheet: the bytes, their type and a validator, by file name."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+
+import attrs
+
+from personalize_sdk import assets
+
+TYPES = {"personalize.js": "text/javascript; charset=utf-8",
+         "personalize.css": "text/css; charset=utf-8"}  # fmt: skip
+
+
+@attrs.frozen
+class StaticFile:
+    body: bytes
+    content_type: str
+    etag: str
+    cache_control: str = "public, max-age=3600"
+
+
+@functools.cache
+def static_file(name: str) -> StaticFile | None:
+    """The packaged asset called `name`, or None for anything else (the adapter answers 404)."""
+    if name == "personalize.js":
+        text = assets.script()
+    elif name == "personalize.css":
+        text = assets.stylesheet()
+    else:
+        return None
+    body = text.encode("utf-8")
+    etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+    return StaticFile(body, TYPES[name], etag)

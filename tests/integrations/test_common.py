@@ -1,0 +1,167 @@
+"""The framework-neutral pieces every adapter shares: settings, the visitor cookie, pages, the
+hardened beacon, the request handle and the static files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from personalize_sdk import ConfigError, Page, Personalizer
+from personalize_sdk.integrations._beacon import RateLimiter, answer_beacon, same_origin
+from personalize_sdk.integrations._handle import RequestPersonalize
+from personalize_sdk.integrations._pages import PageResolver, device
+from personalize_sdk.integrations._settings import IntegrationSettings, build
+from personalize_sdk.integrations._static import static_file
+from personalize_sdk.integrations._visitor import set_cookie_header, visitor_from_cookie
+from tests.helpers import Clock
+
+SECRET = "integration-secret-0123456789"
+BAR = {"id": "bar", "kind": "hello_bar", "text": "Hi {{ first_name or 'there' }}"}
+SHOWN = json.dumps({"events": [{"type": "shown", "campaign": "bar", "variant": "default"}]})
+
+
+@pytest.fixture
+def pz(clock: Clock) -> Personalizer:
+    return Personalizer({"campaigns": [BAR]}, clock=clock, secret=SECRET)
+
+
+def test_settings_from_a_mapping() -> None:
+    pz, settings = build({"secret": SECRET, "prefix": "/pz", "beacons_per_minute": 5})
+    assert isinstance(pz, Personalizer) and not pz.secret_is_ephemeral
+    assert (settings.beacon_path, settings.static_prefix) == ("/pz/beacon", "/pz/static/")
+    given, _ = build({"personalizer": pz})
+    assert given is pz
+    for bad in ({"prefix": "pz"}, {"cookie_name": "a b"}, {"beacons_per_minute": 0},
+                {"colour": "red"}, {"personalizer": pz, "secret": SECRET}):  # fmt: skip
+        with pytest.raises(ConfigError):
+            build(bad)
+
+
+class TestVisitorCookie:
+    def test_round_trip(self, pz: Personalizer) -> None:
+        visitor = visitor_from_cookie(None, pz.signer)
+        assert visitor.is_new and visitor.id.startswith("v-")
+        header = set_cookie_header(visitor, pz.signer, IntegrationSettings(), https=True)
+        name, value = header.split(";")[0].split("=", 1)
+        assert name == "pz_vid"
+        assert {"HttpOnly", "SameSite=Lax", "Secure", "Path=/"} <= {
+            part.strip() for part in header.split(";")
+        }
+        again = visitor_from_cookie(value, pz.signer)
+        assert (again.id, again.is_new) == (visitor.id, False)
+
+    def test_secure_follows_the_scheme_unless_set(self, pz: Personalizer) -> None:
+        visitor = visitor_from_cookie(None, pz.signer)
+        assert "Secure" not in set_cookie_header(visitor, pz.signer, IntegrationSettings(),
+                                                 https=False)  # fmt: skip
+        forced = IntegrationSettings(cookie_secure=True)
+        assert "Secure" in set_cookie_header(visitor, pz.signer, forced, https=False)
+
+    @pytest.mark.parametrize(
+        "cookie",
+        ["", "garbage", "v-abc", "v-abc.AAAA", "x" * 5000, "v-é.x", "u-42.forged", None],
+    )
+    def test_anything_not_ours_is_a_new_visitor(self, pz: Personalizer, cookie: str) -> None:
+        visitor = visitor_from_cookie(cookie, pz.signer)
+        assert visitor.is_new and visitor.id.startswith("v-")
+
+    def test_another_shops_cookie_is_not_ours(self, pz: Personalizer) -> None:
+        other = Personalizer(secret="another-shop-secret-12345")
+        signed = other.signer.sign("v-from-elsewhere")
+        assert visitor_from_cookie(signed, pz.signer).is_new
+
+
+def test_pages_from_patterns_a_hook_and_the_user_agent() -> None:
+    resolver = PageResolver(IntegrationSettings())
+    assert resolver.page("/").type == "home"
+    assert resolver.page("/p/sku-1").type == "product"
+    assert resolver.page("/search", query="shoes").query == "shoes"
+    assert resolver.page("/about").type == "other"
+    hooked = PageResolver(IntegrationSettings(page_type=lambda p: "pdp" if "/item/" in p else None))
+    assert hooked.page("/item/9").type == "pdp" and hooked.page("/cart").type == "cart"
+    iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"
+    assert (device(iphone), device("Mozilla/5.0 (iPad; CPU OS 17_0)"), device(None)) == (
+        "mobile", "tablet", None,
+    )  # fmt: skip
+    assert device("Mozilla/5.0 (X11; Linux x86_64) Chrome/120") == "desktop"
+    assert len(resolver.page("/" + "a" * 5000).path) == 2048
+
+
+def test_same_origin() -> None:
+    assert same_origin("https://shop.example", None, "shop.example")
+    assert same_origin(None, "https://shop.example/p/1?x=1", "shop.example")
+    assert same_origin("http://127.0.0.1:8000", None, "127.0.0.1:8000")
+    assert not same_origin("https://evil.example", "https://shop.example/", "shop.example")
+    assert not same_origin(None, None, "shop.example")
+    assert not same_origin("null", None, "shop.example")
+    assert not same_origin("https://shop.example", None, None)
+    assert not same_origin("http://[::1", None, "shop.example")
+
+
+def test_the_rate_limiter_refills_over_a_minute() -> None:
+    now = [0.0]
+    limiter = RateLimiter(per_minute=3, timer=lambda: now[0])
+    assert [limiter.allow("a") for _ in range(4)] == [True, True, True, False]
+    assert limiter.allow("b")  # per key
+    now[0] += 20.0  # a third of a minute: one more
+    assert limiter.allow("a") and not limiter.allow("a")
+
+
+class TestBeacon:
+    def ask(self, pz: Personalizer, limiter: RateLimiter | None = None, **overrides: object):  # type: ignore[no-untyped-def]
+        settings = IntegrationSettings(beacons_per_minute=2)
+        request = {"method": "POST", "visitor_id": "v-1", "origin": "https://shop.example",
+                   "referer": None, "host": "shop.example", "body": SHOWN.encode()}  # fmt: skip
+        request.update(overrides)
+        return answer_beacon(pz, settings, limiter or RateLimiter(2), **request)  # type: ignore[arg-type]
+
+    def test_accepted(self, pz: Personalizer) -> None:
+        assert self.ask(pz).status == 204
+        assert pz.profile("v-1").exposures["bar"].shown == 1
+
+    @pytest.mark.parametrize(
+        ("overrides", "status"),
+        [
+            ({"method": "GET"}, 405),
+            ({"origin": "https://evil.example"}, 403),
+            ({"origin": None}, 403),
+            ({"visitor_id": None}, 403),
+            ({"body": b"x" * 9000}, 413),
+            ({"body": b"{not json"}, 400),
+            ({"body": json.dumps({"type": "shown", "campaign": "nope", "variant": "a"}).encode()},
+             400),
+        ],
+    )  # fmt: skip
+    def test_refusals_record_nothing(
+        self, pz: Personalizer, overrides: dict[str, object], status: int
+    ) -> None:
+        answer = self.ask(pz, **overrides)
+        assert answer.status == status
+        assert "error" in json.loads(answer.body) or "rejected" in json.loads(answer.body)
+        assert pz.profile("v-1").exposures == {}
+
+    def test_rate_limited(self, pz: Personalizer) -> None:
+        limiter = RateLimiter(2)
+        statuses = [self.ask(pz, limiter).status for _ in range(3)]
+        assert statuses == [204, 204, 429]
+        assert pz.profile("v-1").exposures["bar"].shown == 2
+
+
+def test_the_request_handle(pz: Personalizer) -> None:
+    handle = RequestPersonalize(pz, "v-1", Page(type="home"))
+    handle.track("Product Viewed", {"product_id": "p1", "category": "watches"})
+    handle.identify("u-1", {"first_name": "Ann"})
+    assert handle.user_id == "u-1" and handle.profile.traits["first_name"] == "Ann"
+    assert "Hi Ann" in handle.render("top")
+    assert handle.render("top").__html__() == str(handle.render("top"))
+    assert [w.campaign_id for w in handle.widgets()] == ["bar"]
+    assert isinstance(handle.segments, frozenset)
+
+
+def test_static_files() -> None:
+    script = static_file("personalize.js")
+    assert script is not None and script.content_type.startswith("text/javascript")
+    assert script.etag.startswith('"') and static_file("personalize.js") is script
+    assert static_file("personalize.css").content_type.startswith("text/css")  # type: ignore[union-attr]
+    assert static_file("../../etc/passwd") is None and static_file("") is None
