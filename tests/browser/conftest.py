@@ -1,5 +1,5 @@
 """Real-browser fixtures: Debian's headless Chromium driven by Playwright (../shared/testing/
-BROWSER.md), one browser per session, a fresh context and a fresh local shop per test.
+BROWSER.md), one browser for the browser tests, a fresh context and a fresh local shop per test.
 
 Without Chromium the browser tests skip with the reason, except on CI (`CI=true`), where a
 missing browser is a broken setup and fails.
@@ -32,7 +32,9 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in the main thread while it
+# is open, which Django (tests/integrations) takes for an async context and refuses to use.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         _unavailable(

@@ -1,0 +1,62 @@
+"""Jinja2 globals for ``starlette.templating.Jinja2Templates`` (and FastAPI's, the same class):
+``{{ personalize_assets() }}`` in ``<head>`` and ``{{ personalize_slot("top") }}`` where a slot's
+widgets go. Both read ``request`` from the template context (Starlette puts it there) and render
+nothing on a request the middleware did not see.
+
+Starlette renders templates synchronously, so `personalize_slot` calls the sync `render`. With
+the embedded catalog that is all in memory; with a `CallableCatalog` (the shop's own database)
+an ``async def`` view should pre-render: ``await request.state.personalize.arender("top")``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from personalize_sdk import assets
+
+from ._handle import RequestPersonalize
+
+STATIC_PREFIX_KEY = "personalize_sdk.static_prefix"
+"""The ASGI scope key where the middleware leaves the URL prefix of its script and stylesheet."""
+
+
+def handle_in(context: Any) -> RequestPersonalize | None:
+    """The request's `RequestPersonalize` (``request.state.personalize``), if the middleware set
+    one."""
+    request = context.get("request")
+    handle = getattr(getattr(request, "state", None), "personalize", None)
+    return handle if isinstance(handle, RequestPersonalize) else None
+
+
+@jinja2.pass_context
+def personalize_slot(context: jinja2.runtime.Context, slot: str = "top") -> Markup:
+    """The widgets of `slot` for this visitor and page, as HTML the SDK escaped."""
+    handle = handle_in(context)
+    if handle is None:
+        return Markup("")
+    return handle.render(slot)
+
+
+@jinja2.pass_context
+def personalize_assets(context: jinja2.runtime.Context, nonce: str | None = None) -> Markup:
+    """``<link rel="stylesheet">`` and ``<script defer>`` for the widgets, served by the
+    middleware; pass the page's CSP nonce as ``nonce=...`` when a Content-Security-Policy asks
+    for one."""
+    handle = handle_in(context)
+    prefix = getattr(context.get("request"), "scope", {}).get(STATIC_PREFIX_KEY)
+    if handle is None or not isinstance(prefix, str):
+        return Markup("")
+    style = assets.style_tag(nonce=nonce or None, href=prefix + assets.STYLESHEET_NAME)
+    script = assets.script_tag(nonce=nonce or None, src=prefix + assets.SCRIPT_NAME)
+    return Markup(f"{style}\n{script}")  # built from escaped parts
+
+
+def install_templates(templates: Any) -> Any:
+    """Add the ``personalize_slot`` and ``personalize_assets`` globals to a `Jinja2Templates`
+    (or to a bare ``jinja2.Environment``); returns what it was given."""
+    env = templates if isinstance(templates, jinja2.Environment) else templates.env
+    env.globals.update(personalize_slot=personalize_slot, personalize_assets=personalize_assets)
+    return templates
