@@ -1,0 +1,64 @@
+"""URLs and views of the test project: pages of every kind the middleware must tell apart."""
+
+from __future__ import annotations
+
+import attrs
+from django.contrib.auth.views import LoginView
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.template import engines
+from django.urls import include, path
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "page.html", {"title": "Home"})
+
+
+def product(request: HttpRequest, sku: str) -> HttpResponse:
+    handle = request.personalize  # type: ignore[attr-defined]
+    handle.page = attrs.evolve(handle.page, product_id=sku, category="watches")
+    handle.track("Product Viewed", {"product_id": sku, "category": "watches", "price": 249.0})
+    return render(request, "page.html", {"title": sku})
+
+
+def jinja_page(request: HttpRequest) -> HttpResponse:
+    template = engines["jinja2"].get_template("page.jinja")
+    return HttpResponse(template.render({"title": "Jinja"}, request))
+
+
+def bare(request: HttpRequest) -> HttpResponse:
+    """A template rendered without a request in its context: the tags render nothing."""
+    return HttpResponse(engines["django"].get_template("bare.html").render({}))
+
+
+def api(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"visitor": request.personalize.visitor_id})  # type: ignore[attr-defined]
+
+
+def form(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("<p>thanks</p>", content_type="text/html")
+
+
+async def async_page(request: HttpRequest) -> HttpResponse:
+    handle = request.personalize  # type: ignore[attr-defined]
+    top = await handle.arender("top")
+    return HttpResponse(f"<html><body>{top}<p>{handle.user_id}</p></body></html>")
+
+
+def who(request: HttpRequest) -> JsonResponse:
+    handle = request.personalize  # type: ignore[attr-defined]
+    return JsonResponse({"visitor": handle.visitor_id, "user": handle.user_id})
+
+
+urlpatterns = [
+    path("", home),
+    path("p/<str:sku>", product),
+    path("jinja/", jinja_page),
+    path("bare/", bare),
+    path("api/", api),
+    path("who/", who),
+    path("form/", form),
+    path("async/", async_page),
+    path("login/", LoginView.as_view()),
+    path("_personalize/", include("personalize_sdk.integrations.django.urls")),
+]
