@@ -9,9 +9,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Runtime install only: what a shop gets from `pip install personalize-sdk`.
-$(VENV)/.installed-runtime: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# What `personalize demo` needs: the runtime plus the demo extra (Starlette, uvicorn).
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
 	touch $@
 
 # Everything: all extras plus test, lint and benchmark tools.
@@ -21,11 +21,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
 	fi
-	touch $@ $(VENV)/.installed-runtime
+	touch $@ $(VENV)/.installed-demo
 
 install: $(VENV)/.installed-dev
 
-demo: $(VENV)/.installed-runtime
+# The example Starlette shop on http://127.0.0.1:8000/ (Ctrl+C stops it).
+demo: $(VENV)/.installed-demo
 	$(BIN)/personalize demo
 
 lint: $(VENV)/.installed-dev

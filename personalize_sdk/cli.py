@@ -1,4 +1,5 @@
-"""The `personalize` command: `personalize demo`, `personalize check CONFIG`."""
+"""The `personalize` command: `personalize demo` (the example shop), `personalize journey`,
+`personalize check CONFIG`."""
 
 from __future__ import annotations
 
@@ -8,16 +9,32 @@ from collections.abc import Sequence
 
 from ._exceptions import ConfigError
 
+DEMO_HOST = "127.0.0.1"
+DEMO_PORT = 8000
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="personalize", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="replay a scripted shopper journey through the engine")
+    demo = commands.add_parser(
+        "demo", help="serve the example Starlette shop with every widget kind (embedded store)"
+    )
+    demo.add_argument("--host", default=DEMO_HOST, help=f"default {DEMO_HOST}")
+    demo.add_argument("--port", type=int, default=DEMO_PORT, help=f"default {DEMO_PORT}")
+    demo.add_argument(
+        "--shop",
+        choices=("starlette", "django", "flask"),
+        default="starlette",
+        help="which example shop (default starlette; django and flask need their extras)",
+    )
+    commands.add_parser("journey", help="replay a scripted shopper journey through the engine")
     check = commands.add_parser("check", help="validate a TOML config file")
     check.add_argument("config", help="path to personalize.toml")
     args = parser.parse_args(argv)
 
     if args.command == "demo":
+        return _serve_demo(args.shop, args.host, args.port)
+    if args.command == "journey":
         from ._demo import run
 
         run(sys.stdout, color=sys.stdout.isatty())
@@ -31,6 +48,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print(f"{args.config}: ok ({len(config.segments)} custom segments)")
     return 0
+
+
+def _serve_demo(shop: str, host: str, port: int) -> int:
+    try:
+        from personalize_sdk.examples.serve import serve
+
+        return serve(shop, host, port, out=lambda line: print(line, flush=True))
+    except ImportError as error:
+        print(
+            f"personalize demo needs the demo extra ({error.name} is missing): "
+            'pip install "personalize-sdk[demo]"',
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover
