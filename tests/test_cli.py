@@ -1,17 +1,21 @@
-"""The `personalize` command: the demo journey and config checking."""
+"""The `personalize` command: the example shop (demo), the scripted journey and config checking."""
 
 from __future__ import annotations
 
+import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 from personalize_sdk.cli import main
 
 
-def test_demo_replays_the_journey_step_by_step_with_reasons(capsys):
-    assert main(["demo"]) == 0
+def test_journey_replays_the_journey_step_by_step_with_reasons(capsys):
+    assert main(["journey"]) == 0
     out = capsys.readouterr().out
     steps = [line for line in out.splitlines() if line[:3].strip().rstrip(".").isdigit()]
     assert len(steps) == 12
@@ -24,8 +28,8 @@ def test_demo_replays_the_journey_step_by_step_with_reasons(capsys):
     assert "\033[" not in out  # no colour codes when not on a terminal
 
 
-def test_demo_shows_a_repeated_login_does_not_double_count(capsys):
-    main(["demo"])
+def test_journey_shows_a_repeated_login_does_not_double_count(capsys):
+    main(["journey"])
     out = capsys.readouterr().out
     blocks = out.split("\n\n")
     first, again = (
@@ -51,6 +55,33 @@ def test_the_console_script_is_installed():
     script = Path(sys.executable).parent / "personalize"
     assert shutil.which(str(script)), "the `personalize` console script is not installed"
     result = subprocess.run(
-        [str(script), "demo"], capture_output=True, text=True, timeout=60, check=True
+        [str(script), "journey"], capture_output=True, text=True, timeout=60, check=True
     )
     assert "one shopper's journey" in result.stdout
+
+
+def test_demo_serves_the_example_shop_and_prints_its_url():
+    script = Path(sys.executable).parent / "personalize"
+    with subprocess.Popen(
+        [str(script), "demo", "--port", "0"], stdout=subprocess.PIPE, text=True
+    ) as server:
+        try:
+            line = server.stdout.readline()
+            url = re.search(r"http://127\.0\.0\.1:\d+/", line)
+            assert url, line
+            page = httpx.get(url.group() + "p/sku-101", timeout=10)
+            assert page.status_code == 200
+            assert 'data-pz-widget="hello_bar"' in page.text
+            assert "pz_vid=" in page.headers["set-cookie"]
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def test_demo_names_a_port_it_cannot_take(capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["demo", "--port", str(port)]) == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err

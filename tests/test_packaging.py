@@ -1,4 +1,5 @@
-"""Packaging: the wheel ships the package, the mapped integrations folder, py.typed and the CLI."""
+"""Packaging: the wheel ships the package, the mapped integrations and examples folders, py.typed
+and the CLI."""
 
 from __future__ import annotations
 
@@ -39,8 +40,9 @@ def test_every_source_file_is_in_the_wheel(wheel):
     for folder, package in (
         ("personalize_sdk", "personalize_sdk"),
         ("integrations", "personalize_sdk/integrations"),
+        ("examples", "personalize_sdk/examples"),
     ):
-        for pattern in ("*.py", "*.js", "*.css"):
+        for pattern in ("*.py", "*.js", "*.css", "*.html", "*.json", "*.toml"):
             for source in (ROOT / folder).rglob(pattern):
                 inside = f"{package}/{source.relative_to(ROOT / folder).as_posix()}"
                 assert inside in names, f"{source} is missing from the wheel (pyproject?)"
@@ -51,7 +53,7 @@ def test_the_wheel_contains_package_integrations_types_and_entry_point(wheel):
     assert "personalize_sdk/__init__.py" in names
     assert "personalize_sdk/py.typed" in names
     assert "personalize_sdk/integrations/__init__.py" in names
-    assert not any(name.startswith(("tests/", "benchmarks/", "integrations/")) for name in names)
+    assert not any(name.startswith(("tests/", "benchmarks/", "integrations/", "examples/")) for name in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "personalize = personalize_sdk.cli:main" in text
@@ -70,7 +72,7 @@ def test_the_wheel_contains_package_integrations_types_and_entry_point(wheel):
         for line in metadata.splitlines()
         if line.startswith("Provides-Extra:")
     }
-    assert extras == {"starlette", "django", "flask", "redis", "all", "dev"}
+    assert extras == {"starlette", "django", "flask", "redis", "demo", "all", "dev"}
 
 
 def test_the_wheel_installs_and_runs_in_a_fresh_virtualenv(wheel, tmp_path):
@@ -124,5 +126,5 @@ def test_the_wheel_installs_and_runs_in_a_fresh_virtualenv(wheel, tmp_path):
         ).stdout
 
     assert all(str(venv) in path for path in run("-c", code).split())
-    demo = run("-m", "personalize_sdk.cli", "demo")
+    demo = run("-m", "personalize_sdk.cli", "journey")
     assert "cart_abandoner" in demo
