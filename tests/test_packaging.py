@@ -53,7 +53,9 @@ def test_the_wheel_contains_package_integrations_types_and_entry_point(wheel):
     assert "personalize_sdk/__init__.py" in names
     assert "personalize_sdk/py.typed" in names
     assert "personalize_sdk/integrations/__init__.py" in names
-    assert not any(name.startswith(("tests/", "benchmarks/", "integrations/", "examples/")) for name in names)
+    assert not any(
+        name.startswith(("tests/", "benchmarks/", "integrations/", "examples/")) for name in names
+    )
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "personalize = personalize_sdk.cli:main" in text
