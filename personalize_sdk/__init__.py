@@ -25,6 +25,7 @@ from .memory_store import MemoryStore
 from .page import Page
 from .personalizer import Explanation, Personalizer
 from .profile import Cart, CartItem, Profile, PurchaseHistory, Session
+from .sqlite_store import SQLiteStore
 from .store import Store
 from .widget import Widget
 
@@ -54,6 +55,7 @@ __all__ = [
     "Product",
     "Profile",
     "PurchaseHistory",
+    "SQLiteStore",
     "SegmentDefinition",
     "Session",
     "Settings",

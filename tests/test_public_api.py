@@ -31,6 +31,7 @@ EXPORTED = {
     "Product",
     "Profile",
     "PurchaseHistory",
+    "SQLiteStore",
     "SegmentDefinition",
     "Session",
     "Settings",
