@@ -44,6 +44,7 @@ from .segment_cache import SegmentCache
 from .segments import SegmentEvaluator, affinity_scores
 from .signing import Signer, derive, resolve_secret
 from .store import Store
+from .store_url import open_store
 from .widget import Widget
 from .widget_pipeline import WidgetPipeline
 
@@ -71,7 +72,7 @@ class Personalizer:
         self,
         config: Config | Mapping[str, Any] | str | Path | None = None,
         *,
-        store: Store | None = None,
+        store: Store | str | None = None,
         catalog: Any = None,
         clock: Clock | None = None,
         strict: bool = False,
@@ -80,6 +81,8 @@ class Personalizer:
     ) -> None:
         self.config = load_config(config)
         settings = self.config.settings
+        if isinstance(store, str):
+            store = open_store(store)
         self.store: Store = (
             store if store is not None else MemoryStore(max_profiles=settings.max_profiles)
         )

@@ -11,11 +11,19 @@ import pytest
 from personalize_sdk import MemoryStore, Personalizer, Profile
 from personalize_sdk.sqlite_store import SQLiteStore
 from tests.helpers import DAY, T0, Clock, view
+from tests.stores.conftest import REDIS_URL
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
-    made = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "p.db")
+    if request.param == "memory":
+        made = MemoryStore()
+    elif request.param == "sqlite":
+        made = SQLiteStore(tmp_path / "p.db")
+    else:
+        from personalize_sdk.redis_store import RedisStore
+
+        made = RedisStore(REDIS_URL, prefix=request.getfixturevalue("redis_prefix"))
     yield made
     made.close()
 
@@ -93,3 +101,39 @@ def test_a_whole_journey_gives_the_same_profile_as_the_embedded_store(store):
     assert pz.segments("v1") == pz.segments("v2")
     pz.forget("u-1")
     assert pz.profile("v1").counters == {} and store.resolve("v1") is None
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [("memory://", MemoryStore), ("sqlite:///{tmp}/p.db", SQLiteStore),
+     ("sqlite:///p.db", SQLiteStore)],
+)  # fmt: skip
+def test_a_store_from_a_url(url, kind, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    pz = Personalizer(store=url.format(tmp=tmp_path))
+    assert type(pz.store) is kind
+    pz.track("v1", "Page Viewed")
+    assert pz.profile("v1").counters == {"Page Viewed": 1}
+    pz.close()
+    if kind is SQLiteStore:
+        assert (tmp_path / "p.db").exists()
+
+
+def test_a_redis_url_makes_a_redis_store(redis_prefix):
+    from personalize_sdk.redis_store import RedisStore
+    from personalize_sdk.store_url import open_store
+
+    store = open_store(REDIS_URL, prefix=redis_prefix)
+    assert type(store) is RedisStore and store.url == REDIS_URL
+    store.close()
+
+
+@pytest.mark.parametrize("url", ["postgres://x", "sqlite://", "nothing"])
+def test_an_unknown_store_url_is_a_config_error(url):
+    from personalize_sdk import ConfigError
+    from personalize_sdk.store_url import open_store
+
+    with pytest.raises(ConfigError, match="store"):
+        Personalizer(store=url)
+    with pytest.raises(ConfigError, match="store URL"):
+        open_store(42)  # type: ignore[arg-type]

@@ -1,0 +1,58 @@
+"""Where `RedisStore` keeps things, and the Lua scripts that change them atomically.
+
+Every key of one shopper carries the same hash tag, so a shopper's keys live in one Redis
+Cluster slot and a script may touch them together:
+
+    {prefix}{v:<visitor id>}:p    the visitor's anonymous profile: hash {d: msgpack, v: version}
+    {prefix}{v:<visitor id>}:l    the user id the visitor is linked to (string)
+    {prefix}{u:<user id>}:p       the customer's profile
+    {prefix}{u:<user id>}:vs      the visitor ids linked to the customer (set)
+
+Profiles change by compare-and-set on their version (`CAS_WRITE`): a writer reads (data,
+version), folds its events, and writes only if nobody wrote in between, otherwise reads again.
+A script touches one shopper's slot only, so it works the same on a single server and on a
+cluster. The reason for CAS over MULTI/WATCH: one round trip per batch of writes in the common
+case (the writer usually knows the version already), and no connection pinned per transaction.
+"""
+
+from __future__ import annotations
+
+CAS_WRITE = """
+if ARGV[4] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+local version = redis.call('HGET', KEYS[1], 'v')
+if version == false then version = '' end
+if version ~= ARGV[1] then return 0 end
+local written = redis.call('HINCRBY', KEYS[1], 'v', 1)
+redis.call('HSET', KEYS[1], 'd', ARGV[2])
+local ttl = tonumber(ARGV[3])
+if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) else redis.call('PERSIST', KEYS[1]) end
+return written
+"""
+"""KEYS: profile, link (visitor profiles only). ARGV: expected version ('' for none), data,
+TTL seconds (0: none), '1' to refuse when the visitor got linked meanwhile. Returns the new
+version, 0 on a version conflict, -1 when the visitor is linked now."""
+
+LINK_VISITOR = """
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+return redis.call('HMGET', KEYS[1], 'd', 'v')
+"""
+"""KEYS: visitor profile, link. ARGV: user id, link TTL. Links the visitor (from now on every
+write for it goes to the customer) and returns its profile [data, version], which stays until
+it has been merged into the customer's: a crash in between loses nothing, the next identify of
+that visitor merges it (merging is idempotent)."""
+
+
+class KeyLayout:
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.channel = f"{prefix}invalidate"
+
+    def profile(self, key: str) -> str:
+        """Redis key of the profile stored under `key` ("v:<id>" or "u:<id>")."""
+        return f"{self.prefix}{{{key}}}:p"
+
+    def link(self, visitor_id: str) -> str:
+        return f"{self.prefix}{{v:{visitor_id}}}:l"
+
+    def visitors(self, user_id: str) -> str:
+        return f"{self.prefix}{{u:{user_id}}}:vs"

@@ -1,0 +1,69 @@
+"""`CircuitBreaker`: stop calling a service that is down, and try it again by itself.
+
+Closed (calls go through) until `failures` calls in a row fail; then open for `cool_down`
+seconds, during which `allow()` says no at once, so a request never waits on a dead server.
+After the cool-down one call is let through (half-open): a success closes the breaker, a
+failure opens it again for twice as long, up to `max_cool_down`. Thread-safe; time is passed in
+as a clock, so tests drive it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+
+class CircuitBreaker:
+    def __init__(
+        self,
+        *,
+        failures: int = 3,
+        cool_down: float = 0.5,
+        max_cool_down: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.failures = failures
+        self.cool_down = cool_down
+        self.max_cool_down = max_cool_down
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failed = 0
+        self._open_until = 0.0
+        self._next_cool_down = cool_down
+        self._probing = False
+        self.opened = 0
+        """How many times the breaker opened (for stats)."""
+
+    @property
+    def is_open(self) -> bool:
+        return self._failed >= self.failures and self._clock() < self._open_until
+
+    def allow(self) -> bool:
+        """May a call be made now? False while open; once the cool-down is over, True for one
+        caller at a time until a success or a failure is recorded."""
+        if self._failed < self.failures:
+            return True
+        with self._lock:
+            if self._failed < self.failures:
+                return True
+            if self._clock() < self._open_until or self._probing:
+                return False
+            self._probing = True
+            return True
+
+    def success(self) -> None:
+        if self._failed or self._probing:
+            with self._lock:
+                self._failed = 0
+                self._probing = False
+                self._next_cool_down = self.cool_down
+
+    def failure(self) -> None:
+        with self._lock:
+            self._failed += 1
+            if self._failed >= self.failures and (self._probing or self._failed == self.failures):
+                self._open_until = self._clock() + self._next_cool_down
+                self._next_cool_down = min(self.max_cool_down, self._next_cool_down * 2)
+                self.opened += 1
+            self._probing = False

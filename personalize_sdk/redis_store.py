@@ -1,0 +1,578 @@
+"""`RedisStore`: profiles in Redis, shared by every process on every host, with a local cache.
+
+    store = RedisStore("redis://127.0.0.1:6379/0")      # rediss://, unix:// too
+    pz = Personalizer(store=store)
+
+The request path never waits on a write:
+
+- `update` (every `track`) folds the event into the process's own copy of the profile and
+  returns it, so the next page in this process sees it at once; the event joins a queue that a
+  background writer sends to Redis in batches, pipelined, by compare-and-set (see
+  `_redis_layout`): a profile another process changed meanwhile is read again and the queued
+  events are folded into it, so concurrent writers lose nothing.
+- Reads come from the local cache (cachetools TTL) when they can, else from Redis (one
+  round trip). After each write the writer publishes the profile's key; every other process
+  drops its copy, so a change in one process shows in the others within milliseconds.
+- Redis being down never takes a page down: connect and read timeouts are 50 ms, a circuit
+  breaker stops calling a dead server at all, reads then answer from the local cache (or as an
+  unknown shopper), and queued writes wait (up to `max_pending` events) and are written when
+  Redis is back. Beyond `max_pending` the oldest events leave the queue, counted as `dropped`:
+  they reach Redis only if this process's copy of the profile can be written as is (no other
+  process changed that shopper meanwhile), and are lost otherwise.
+- Fork-safe: a child process (gunicorn ``--preload``) starts with an empty cache and queue and
+  its own connections and threads; the parent's queue stays the parent's to send.
+
+`identify` and `forget` (`pop`, `unlink`, `unlink_user`) are rare and go to Redis directly, after
+the queue is flushed. Anonymous profiles expire `anonymous_ttl` seconds (default 90 days) after
+their last write; customers' profiles do not.
+"""
+
+from __future__ import annotations
+
+try:
+    import redis
+except ImportError as error:  # pragma: no cover - exercised only without the extra
+    raise ImportError('RedisStore needs redis-py: pip install "personalize-sdk[redis]"') from error
+
+import logging
+import os
+import threading
+import time
+import uuid
+import weakref
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import cachetools
+
+from ._exceptions import ConfigError, StoreUnavailable
+from ._redis_layout import CAS_WRITE, LINK_VISITOR, KeyLayout
+from .circuit_breaker import CircuitBreaker
+from .profile import Profile, profile_key
+from .profile_codec import decode, encode
+from .store import Change
+
+logger = logging.getLogger("personalize_sdk.redis")
+
+DEFAULT_ANONYMOUS_TTL = 90 * 86_400
+DEFAULT_LINK_TTL = 400 * 86_400
+_FAULTS = (redis.ConnectionError, redis.TimeoutError, OSError)
+_NO_LINK = ""
+
+
+@attrs.define(eq=False)
+class _Op:
+    """One queued update: re-applied to the stored profile if it changed meanwhile."""
+
+    visitor_id: str | None
+    user_id: str | None
+    change: Change
+    args: tuple[Any, ...]
+    key: str
+    """The profile key it was applied to locally (the visitor's, or the linked customer's)."""
+
+
+@attrs.define
+class _Entry:
+    """The local copy of a profile: `version` is the stored version it was built on (None:
+    unknown, the writer re-reads), `pending` the ops applied locally and not yet written."""
+
+    profile: Profile | None
+    version: str
+    pending: list[_Op] = attrs.Factory(list)
+
+
+class RedisStore:
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        prefix: str = "pz:",
+        anonymous_ttl: int = DEFAULT_ANONYMOUS_TTL,
+        link_ttl: int = DEFAULT_LINK_TTL,
+        timeout: float = 0.05,
+        local_ttl: float = 30.0,
+        local_size: int = 10_000,
+        max_pending: int = 100_000,
+        batch_size: int = 500,
+        client: redis.Redis | None = None,
+    ) -> None:
+        if not isinstance(prefix, str) or not prefix or "{" in prefix or "}" in prefix:
+            raise ConfigError(f"expected a key prefix without braces, got {prefix!r}",
+                              field="prefix")  # fmt: skip
+        for name, value in (("anonymous_ttl", anonymous_ttl), ("link_ttl", link_ttl)):
+            if type(value) is not int or value < 1:
+                raise ConfigError(f"expected whole seconds >= 1, got {value!r}", field=name)
+        self.url = url
+        self.keys = KeyLayout(prefix)
+        self.anonymous_ttl = anonymous_ttl
+        self.link_ttl = link_ttl
+        self.timeout = timeout
+        self.max_pending = max_pending
+        self.batch_size = batch_size
+        self._local_ttl = local_ttl
+        self._local_size = local_size
+        try:
+            self.redis = client or redis.Redis.from_url(
+                url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                health_check_interval=30,
+            )  # fmt: skip
+        except ValueError as error:
+            raise ConfigError(str(error), field="url") from error
+        self._cas = self.redis.register_script(CAS_WRITE)
+        self._link = self.redis.register_script(LINK_VISITOR)
+        self.breaker = CircuitBreaker()
+        self.counts: dict[str, int] = {}
+        self._reset()
+        _forked.add(self)
+
+    def _reset(self) -> None:
+        """Process-local state, new in every process (at start and after a fork)."""
+        self._pid = os.getpid()
+        self._id = uuid.uuid4().hex
+        self._lock = threading.RLock()
+        self._cache: cachetools.TTLCache[str, _Entry] = cachetools.TTLCache(
+            self._local_size, self._local_ttl
+        )
+        self._links: cachetools.TTLCache[str, str] = cachetools.TTLCache(
+            self._local_size, self._local_ttl
+        )
+        self._queue: deque[_Op] = deque()
+        self._wake = threading.Event()
+        self._idle = threading.Condition(self._lock)
+        self._writing = 0
+        self._closed = False
+        self._writer: threading.Thread | None = None
+        self._listener: threading.Thread | None = None
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def load(self, key: str) -> Profile | None:
+        entry = self._entry(key)
+        return None if entry is None else entry.profile
+
+    def resolve(self, visitor_id: str) -> str | None:
+        self._started()
+        with self._lock:
+            cached = self._links.get(visitor_id)
+        if cached is None:
+            cached = self._read_link(visitor_id)
+            if cached is None:
+                return None  # unknown while Redis is away: not cached
+            with self._lock:
+                self._links[visitor_id] = cached
+        return cached or None
+
+    def _entry(self, key: str) -> _Entry | None:
+        """The local copy, else the stored profile read into it (None: Redis unreachable)."""
+        self._started()
+        with self._lock:
+            entry = self._cache.get(key)
+        if entry is not None:
+            return entry
+        if not self.breaker.allow():
+            return None
+        try:
+            data, version = self.redis.hmget(self.keys.profile(key), "d", "v")
+        except _FAULTS as error:
+            self._fault("read", error)
+            return None
+        self.breaker.success()
+        entry = _Entry(None if data is None else decode(data), _text(version))
+        with self._lock:
+            return self._cache.setdefault(key, entry)
+
+    def _read_link(self, visitor_id: str) -> str | None:
+        if not self.breaker.allow():
+            return None
+        try:
+            user_id = self.redis.get(self.keys.link(visitor_id))
+        except _FAULTS as error:
+            self._fault("read", error)
+            return None
+        self.breaker.success()
+        return _NO_LINK if user_id is None else user_id.decode()
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def update(
+        self, visitor_id: str | None, user_id: str | None, change: Change, *args: Any
+    ) -> Profile:
+        resolved = user_id
+        if resolved is None and visitor_id is not None:
+            resolved = self.resolve(visitor_id)
+        key = profile_key(visitor_id, resolved)
+        entry = self._entry(key) or _Entry(None, "?")  # Redis away: built on nothing yet
+        with self._lock:
+            entry = self._cache.get(key, entry)
+            profile = change(entry.profile, visitor_id, resolved, *args)
+            op = _Op(visitor_id, user_id, change, args, key)
+            entry.profile = profile
+            entry.pending.append(op)
+            self._cache[key] = entry
+            self._queue.append(op)
+            self._trim()
+        self._wake.set()
+        return profile
+
+    def _trim(self) -> None:
+        """Keep the queue within `max_pending`, the oldest leaving first (lock held)."""
+        while len(self._queue) > self.max_pending:
+            dropped = self._queue.popleft()
+            self._count("dropped")
+            owner = self._cache.get(dropped.key)
+            if owner is not None and any(op is dropped for op in owner.pending):
+                owner.pending = [op for op in owner.pending if op is not dropped]
+
+    def identify(self, visitor_id: str, user_id: str, change: Change, *args: Any) -> Profile:
+        self.flush()
+        keys = self.keys
+        visitor_key, customer_key = f"v:{visitor_id}", f"u:{user_id}"
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.hmget(keys.profile(visitor_key), "d", "v")
+            pipe.hmget(keys.profile(customer_key), "d", "v")
+            (seen, seen_version), (stored, version) = pipe.execute()
+            visitor = None if seen is None else decode(seen)
+            customer = None if stored is None else decode(stored)
+            # First without changing anything: a change that raises leaves everything as it was.
+            profile = change(customer, visitor, *args)
+            # Linked from now on: later writes for the visitor go to the customer.
+            linked, linked_version = self._link(
+                keys=[keys.profile(visitor_key), keys.link(visitor_id)],
+                args=[user_id, self.link_ttl],
+            )
+            if linked_version != seen_version:  # written meanwhile: merge what is there now
+                visitor = None if linked is None else decode(linked)
+                profile = change(customer, visitor, *args)
+            for _ in range(50):
+                written = self._cas(
+                    keys=[keys.profile(customer_key)],
+                    args=[_text(version), encode(profile), 0, "0"],
+                )
+                if written:
+                    break
+                stored, version = self.redis.hmget(keys.profile(customer_key), "d", "v")
+                profile = change(None if stored is None else decode(stored), visitor, *args)
+            else:  # pragma: no cover - fifty writers on one customer at once
+                raise StoreUnavailable(f"identify of {user_id!r}: too many concurrent writers")
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.sadd(keys.visitors(user_id), visitor_id)
+            pipe.delete(keys.profile(visitor_key))
+            pipe.publish(keys.channel, f"{self._id} {visitor_key} {customer_key} l:{visitor_id}")
+            pipe.execute()
+        except _FAULTS as error:
+            self._fault("identify", error)
+            raise StoreUnavailable(f"Redis at {self.url}: {error}") from error
+        with self._lock:
+            self._cache.pop(visitor_key, None)
+            self._cache[customer_key] = _Entry(profile, str(written))
+            self._links[visitor_id] = user_id
+        return profile
+
+    def pop(self, key: str) -> Profile | None:
+        self.flush()
+        with self._lock:
+            self._cache.pop(key, None)
+        redis_key = self.keys.profile(key)
+        data = self._direct(lambda: self.redis.hget(redis_key, "d"))
+        self._direct(lambda: self.redis.delete(redis_key))
+        self._publish(key)
+        return None if data is None else decode(data)
+
+    def unlink(self, visitor_id: str) -> None:
+        self.flush()
+        with self._lock:
+            self._links.pop(visitor_id, None)
+        self._direct(lambda: self.redis.delete(self.keys.link(visitor_id)))
+        self._publish(f"l:{visitor_id}")
+
+    def unlink_user(self, user_id: str) -> list[str]:
+        self.flush()
+        members = self._direct(lambda: self.redis.smembers(self.keys.visitors(user_id)))
+        visitors = sorted(member.decode() for member in members)
+        pipe = self.redis.pipeline(transaction=False)
+        for visitor_id in visitors:
+            pipe.delete(self.keys.link(visitor_id))
+        pipe.delete(self.keys.visitors(user_id))
+        self._direct(pipe.execute)
+        with self._lock:
+            for visitor_id in visitors:
+                self._links.pop(visitor_id, None)
+        self._publish(*(f"l:{v}" for v in visitors))
+        return visitors
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait (at most `timeout` seconds) until every queued write is in Redis; whether it
+        got there."""
+        if os.getpid() != self._pid:
+            return True
+        deadline = time.monotonic() + timeout
+        self._wake.set()
+        with self._idle:
+            while self._queue or self._writing:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._writer is None:
+                    return False
+                self._idle.wait(min(left, 0.05))
+        return True
+
+    def close(self, timeout: float = 5.0) -> None:
+        self.flush(timeout)
+        self._closed = True
+        self._wake.set()
+        try:
+            self.redis.close()
+        except Exception:
+            logger.debug("closing the Redis client failed", exc_info=True)
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                **self.counts,
+                "pending": len(self._queue),
+                "breaker_opened": self.breaker.opened,
+            }
+
+    # -- the background writer ------------------------------------------------------------------
+
+    def _started(self) -> None:
+        """Start the writer and the invalidation listener in this process, once."""
+        if os.getpid() != self._pid:
+            self._reset()
+        if self._writer is None and not self._closed:
+            with self._lock:
+                if self._writer is None:
+                    self._writer = _thread(self._write_loop, "personalize-redis-writer")
+                    self._listener = _thread(self._listen_loop, "personalize-redis-listener")
+
+    def _write_loop(self) -> None:
+        while not self._closed or self._queue:
+            self._wake.wait(0.5)
+            self._wake.clear()
+            while self._queue and not self._closed_and_down():
+                if not self.breaker.allow():
+                    time.sleep(0.05)
+                    continue
+                with self._lock:
+                    size = min(self.batch_size, len(self._queue))
+                    batch = [self._queue.popleft() for _ in range(size)]
+                    self._writing += 1
+                try:
+                    self._write(batch)
+                    self.breaker.success()
+                except _FAULTS as error:
+                    with self._lock:
+                        self._queue.extendleft(reversed(batch))
+                        self._trim()
+                    self._fault("write", error)
+                except Exception:
+                    logger.exception("personalize could not write %d profile updates", len(batch))
+                    self._count("write_errors", len(batch))
+                finally:
+                    with self._idle:
+                        self._writing -= 1
+                        self._idle.notify_all()
+            with self._idle:
+                self._idle.notify_all()
+
+    def _closed_and_down(self) -> bool:
+        return self._closed and self.breaker.is_open
+
+    def _write(self, batch: list[_Op]) -> None:
+        """Write a batch: per profile, the local copy when it was built on the stored version,
+        else the stored profile with the batch's ops folded in again; conflicts retried."""
+        by_key: dict[str, list[_Op]] = {}
+        for op in batch:
+            by_key.setdefault(op.key, []).append(op)
+        attempt: dict[str, tuple[str, Profile]] = {}
+        with self._lock:
+            for key, ops in by_key.items():
+                entry = self._cache.get(key)
+                if entry is not None and entry.version != "?" and _same(entry.pending, ops):
+                    attempt[key] = (entry.version, entry.profile)  # type: ignore[assignment]
+        replay = [key for key in by_key if key not in attempt]
+        for _ in range(20):
+            if replay:
+                attempt.update(self._replayed(replay, by_key))
+            written = self._cas_all(attempt)
+            replay = []
+            for key, result in written.items():
+                if result > 0:
+                    self._committed(key, by_key[key], attempt[key][1], str(result))
+                elif result == 0:
+                    replay.append(key)
+                    self._count("conflicts")
+                else:  # the visitor got linked: its events go to the customer now
+                    self._relink(by_key[key])
+            attempt = {}
+            if not replay:
+                break
+        else:  # pragma: no cover - twenty conflicts in a row on one profile
+            raise redis.TimeoutError("too many write conflicts")
+        self._publish(*by_key)
+
+    def _replayed(
+        self, keys: list[str], by_key: dict[str, list[_Op]]
+    ) -> dict[str, tuple[str, Profile]]:
+        pipe = self.redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.hmget(self.keys.profile(key), "d", "v")
+        out: dict[str, tuple[str, Profile]] = {}
+        for key, (data, version) in zip(keys, pipe.execute(), strict=True):
+            profile = None if data is None else decode(data)
+            for op in by_key[key]:
+                user_id = key[2:] if key.startswith("u:") else None
+                profile = op.change(profile, op.visitor_id, user_id, *op.args)
+            out[key] = (_text(version), profile)  # type: ignore[assignment]
+        return out
+
+    def _cas_all(self, attempt: dict[str, tuple[str, Profile]]) -> dict[str, int]:
+        pipe = self.redis.pipeline(transaction=False)
+        for key, (version, profile) in attempt.items():
+            anonymous = key.startswith("v:")
+            keys = [self.keys.profile(key)]
+            if anonymous:
+                keys.append(self.keys.link(key[2:]))
+            ttl = self.anonymous_ttl if anonymous else 0
+            self._cas(keys=keys, args=[version, encode(profile), ttl, "1" if anonymous else "0"],
+                      client=pipe)  # fmt: skip
+        results = pipe.execute()
+        self._count("writes", len(attempt))
+        return {key: int(result) for key, result in zip(attempt, results, strict=True)}
+
+    def _committed(self, key: str, ops: list[_Op], profile: Profile, version: str) -> None:
+        with self._lock:
+            entry = self._cache.get(key)
+            if entry is None:
+                return
+            del entry.pending[: len(ops)]
+            if not entry.pending:
+                entry.profile, entry.version = profile, version
+            else:
+                entry.version = "?"  # newer local ops wait for the next batch, replayed
+
+    def _relink(self, ops: list[_Op]) -> None:
+        """A visitor linked by another process meanwhile: queue its ops again, for the
+        customer now."""
+        visitor_id = ops[0].visitor_id or ""
+        with self._lock:
+            self._links.pop(visitor_id, None)
+            self._cache.pop(ops[0].key, None)
+        user_id = self._read_link(visitor_id) or None
+        key = profile_key(visitor_id, user_id)
+        with self._lock:
+            for op in reversed(ops):
+                op.key = key
+                self._queue.appendleft(op)
+            entry = self._cache.get(key)
+            if entry is not None:
+                entry.version = "?"
+
+    # -- invalidation across processes ------------------------------------------------------------
+
+    def _publish(self, *keys: str) -> None:
+        if not keys:
+            return
+        try:
+            self.redis.publish(self.keys.channel, f"{self._id} {' '.join(keys)}")
+        except _FAULTS as error:
+            self._fault("publish", error)
+
+    def _listen_loop(self) -> None:
+        backoff = 0.1
+        while not self._closed:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(self.keys.channel)
+                with self._lock:  # messages may have been missed while not subscribed
+                    self._forget_unpending()
+                backoff = 0.1
+                while not self._closed:
+                    message = pubsub.get_message(timeout=0.5)
+                    if message is not None:
+                        self._invalidate(message["data"])
+            except _FAULTS:
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            except Exception:
+                logger.exception("personalize's Redis invalidation listener failed")
+                time.sleep(backoff)
+            finally:
+                try:
+                    pubsub.close()
+                except Exception:
+                    logger.debug("closing the pubsub failed", exc_info=True)
+
+    def _invalidate(self, data: bytes) -> None:
+        sender, *keys = data.decode().split(" ")
+        if sender == self._id:
+            return
+        with self._lock:
+            for key in keys:
+                if key.startswith("l:"):
+                    self._links.pop(key[2:], None)
+                    continue
+                entry = self._cache.get(key)
+                if entry is None:
+                    continue
+                if entry.pending:
+                    entry.version = "?"  # the writer re-reads it before writing
+                else:
+                    del self._cache[key]
+
+    def _forget_unpending(self) -> None:
+        for key in [k for k, e in self._cache.items() if not e.pending]:
+            self._cache.pop(key, None)
+        self._links.clear()
+
+    # -- faults ---------------------------------------------------------------------------------
+
+    def _direct(self, call: Callable[[], Any]) -> Any:
+        try:
+            result = call()
+        except _FAULTS as error:
+            self._fault("forget", error)
+            raise StoreUnavailable(f"Redis at {self.url}: {error}") from error
+        self.breaker.success()
+        return result
+
+    def _fault(self, doing: str, error: BaseException) -> None:
+        self.breaker.failure()
+        if self._count(f"faults.{doing}") == 1:
+            logger.warning("Redis at %s failed (%s): %s; degrading (logged once per kind, "
+                           "counted in stats())", self.url, doing, error)  # fmt: skip
+
+    def _count(self, name: str, by: int = 1) -> int:
+        with self._lock:
+            value = self.counts.get(name, 0) + by
+            self.counts[name] = value
+            return value
+
+
+def _same(pending: list[_Op], ops: list[_Op]) -> bool:
+    return len(pending) == len(ops) and all(a is b for a, b in zip(pending, ops, strict=True))
+
+
+def _text(version: bytes | None) -> str:
+    return "" if version is None else version.decode()
+
+
+def _thread(target: Callable[[], None], name: str) -> threading.Thread:
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+_forked: weakref.WeakSet[RedisStore] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_forked):
+        store._reset()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
