@@ -3,15 +3,14 @@
 Every call from a shop's request path catches its own faults: in production mode (the default)
 a bad event or an internal fault is counted in `stats()`, logged once per kind and answered with
 a safe default; with ``strict=True`` it raises. The embedded default (`MemoryStore`) does no
-I/O, so every method here is non-blocking and safe to call from async code; the I/O stores of
-later releases add ``a``-prefixed async twins. The one edge that may do I/O today is a
-`CallableCatalog` (your own product lookup, cached): `awidgets` and `arender` run the decision
-in a worker thread when one is configured, and directly otherwise.
+I/O, so every method here is non-blocking and safe to call from async code. With a store or a
+catalog that does I/O (`RedisStore`, `SQLiteStore`, a `CallableCatalog`), async code uses the
+``a``-prefixed twins (`atrack`, `aidentify`, `aprofile`, `asegments`, `awidgets`, `arender`,
+see `_async_twins`), which never block the event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -21,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from ._async_twins import AsyncTwins
 from ._exceptions import InvalidEvent, PersonalizeError, StoreUnavailable
 from ._ids import new_message_id
 from ._limits import DEFAULT_LIMITS, EventLimits
@@ -65,7 +65,7 @@ class Explanation:
         return "\n".join([*lines, str(self.intent)])
 
 
-class Personalizer:
+class Personalizer(AsyncTwins):
     """Track events, keep profiles, evaluate segments and render widgets for one shop."""
 
     def __init__(
@@ -303,32 +303,6 @@ class Personalizer:
         return "".join(
             str(widget.html) for widget in self.widgets(visitor_id, page, slot, user_id=user_id)
         )
-
-    async def awidgets(
-        self,
-        visitor_id: str | None,
-        page: Page,
-        slot: str | None = None,
-        *,
-        user_id: str | None = None,
-    ) -> list[Widget]:
-        """`widgets` for async code: in a worker thread when the catalog may do I/O."""
-        if self._pipeline.catalog_may_block:
-            return await asyncio.to_thread(self.widgets, visitor_id, page, slot, user_id=user_id)
-        return self.widgets(visitor_id, page, slot, user_id=user_id)
-
-    async def arender(
-        self,
-        visitor_id: str | None,
-        page: Page,
-        slot: str = "top",
-        *,
-        user_id: str | None = None,
-    ) -> str:
-        """`render` for async code: in a worker thread when the catalog may do I/O."""
-        if self._pipeline.catalog_may_block:
-            return await asyncio.to_thread(self.render, visitor_id, page, slot, user_id=user_id)
-        return self.render(visitor_id, page, slot, user_id=user_id)
 
     def beacon(
         self,

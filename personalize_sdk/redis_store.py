@@ -31,9 +31,11 @@ from __future__ import annotations
 
 try:
     import redis
+    import redis.asyncio
 except ImportError as error:  # pragma: no cover - exercised only without the extra
     raise ImportError('RedisStore needs redis-py: pip install "personalize-sdk[redis]"') from error
 
+import asyncio
 import logging
 import os
 import threading
@@ -60,6 +62,7 @@ DEFAULT_ANONYMOUS_TTL = 90 * 86_400
 DEFAULT_LINK_TTL = 400 * 86_400
 _FAULTS = (redis.ConnectionError, redis.TimeoutError, OSError)
 _NO_LINK = ""
+_MISSING = object()
 
 
 @attrs.define(eq=False)
@@ -146,6 +149,8 @@ class RedisStore:
         self._closed = False
         self._writer: threading.Thread | None = None
         self._listener: threading.Thread | None = None
+        self._aredis: Any = None
+        self._aredis_loop: asyncio.AbstractEventLoop | None = None
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -183,6 +188,54 @@ class RedisStore:
         entry = _Entry(None if data is None else decode(data), _text(version))
         with self._lock:
             return self._cache.setdefault(key, entry)
+
+    async def aprefetch(self, visitor_id: str | None, user_id: str | None = None) -> None:
+        """Bring the shopper's link and profile into the local cache without blocking the
+        event loop (redis-py's asyncio client), so the synchronous call that follows (`track`,
+        `widgets` ...) finds them there. A fault is counted and leaves the cache as it was."""
+        self._started()
+        if user_id is None and visitor_id is not None:
+            with self._lock:
+                user_id = self._links.get(visitor_id)
+            if user_id is None:
+                found = await self._aread(lambda r: r.get(self.keys.link(visitor_id)))
+                if found is _MISSING:
+                    return
+                user_id = "" if found is None else found.decode()
+                with self._lock:
+                    self._links[visitor_id] = user_id
+        key = profile_key(visitor_id, user_id or None)
+        with self._lock:
+            if key in self._cache:
+                return
+        found = await self._aread(lambda r: r.hmget(self.keys.profile(key), "d", "v"))
+        if found is _MISSING:
+            return
+        data, version = found
+        entry = _Entry(None if data is None else decode(data), _text(version))
+        with self._lock:
+            self._cache.setdefault(key, entry)
+
+    async def _aread(self, command: Callable[[Any], Any]) -> Any:
+        if not self.breaker.allow():
+            return _MISSING
+        try:
+            result = await command(self._async_client())
+        except _FAULTS as error:
+            self._fault("read", error)
+            return _MISSING
+        self.breaker.success()
+        return result
+
+    def _async_client(self) -> Any:
+        """An asyncio client of the running event loop's own (a client cannot change loops)."""
+        loop = asyncio.get_running_loop()
+        if self._aredis is None or self._aredis_loop is not loop:
+            self._aredis = redis.asyncio.Redis.from_url(
+                self.url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout
+            )
+            self._aredis_loop = loop
+        return self._aredis
 
     def _read_link(self, visitor_id: str) -> str | None:
         if not self.breaker.allow():
