@@ -1,0 +1,1 @@
+"""The docs' quickstarts, followed literally: their code blocks are the test's source."""
