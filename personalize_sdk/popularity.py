@@ -216,6 +216,35 @@ class PopularityCounters:
             for second in paired[position + 1 :]:
                 self._add_pair(day, first, second, 1)
 
+    def add_counts(
+        self,
+        product_id: str,
+        category: str | None,
+        brand: str | None,
+        now: float,
+        *,
+        views: int = 0,
+        adds: int = 0,
+        orders: int = 0,
+    ) -> None:
+        """Add counts as they are (no `max_quantity` cap: they were capped where they were
+        first counted), e.g. counts another process made, not yet in a shared copy."""
+        product_id = check_id(product_id, "product_id")
+        day = self._open_day(_day(now))
+        if day is None:
+            return
+        for field, given in ((_VIEWS, views), (_ADDS, adds), (_ORDERS, orders)):
+            amount = _quantity(given, "amount")
+            if amount:
+                self._count(product_id, facet_key(category), facet_key(brand), day, field, amount)
+
+    def add_pair(self, first: str, second: str, count: int, now: float) -> None:
+        """Count `count` orders with both products (each already counted)."""
+        first, second = check_id(first, "first"), check_id(second, "second")
+        day = self._open_day(_day(now))
+        if day is not None and first != second and _quantity(count, "count"):
+            self._add_pair(day, first, second, count)
+
     def _open_day(self, day: int) -> int | None:
         """`day` after moving time on to it, or None if it is already past retention."""
         self._advance(day)

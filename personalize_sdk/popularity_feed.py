@@ -27,27 +27,31 @@ class PopularityFeed:
         counters cannot take; the caller decides what that costs."""
         if event.name not in COUNTED_EVENTS:
             return
+        with self._lock:
+            self._record(event)
+
+    def _record(self, event: Event) -> None:
+        """`record` with the lock held (a subclass adds to it under the same lock)."""
         props = event.properties
         ts = event.timestamp
         counters = self.counters
-        with self._lock:
-            if event.name == ev.ORDER_COMPLETED:
-                items = _order_lines(props.get("products"))
-                if items:
-                    counters.record_order(items, ts)
-                return
-            product_id = _product_id(props)
-            if product_id is None:
-                return
-            category, brand = _text(props.get("category")), _text(props.get("brand"))
-            if event.name == ev.PRODUCT_VIEWED:
-                counters.record_view(product_id, category, brand, ts)
-            else:
-                quantity = props.get("quantity")
-                if quantity is None:
-                    quantity = 1
-                if quantity > 0:
-                    counters.record_add(product_id, category, brand, quantity, ts)
+        if event.name == ev.ORDER_COMPLETED:
+            items = _order_lines(props.get("products"))
+            if items:
+                counters.record_order(items, ts)
+            return
+        product_id = _product_id(props)
+        if product_id is None:
+            return
+        category, brand = _text(props.get("category")), _text(props.get("brand"))
+        if event.name == ev.PRODUCT_VIEWED:
+            counters.record_view(product_id, category, brand, ts)
+        else:
+            quantity = props.get("quantity")
+            if quantity is None:
+                quantity = 1
+            if quantity > 0:
+                counters.record_add(product_id, category, brand, quantity, ts)
 
     def top_products(self, now: float, **query: Any) -> tuple[Ranked, ...]:
         with self._lock:

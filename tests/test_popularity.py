@@ -537,3 +537,18 @@ def test_malformed_snapshots_are_refused_with_the_entry(mutate: Any, field: str)
         PopularityCounters.from_snapshot(snapshot)
     assert caught.value.field == field
     assert caught.value.source == "<snapshot>"
+
+
+def test_counts_and_pairs_made_elsewhere_are_added_as_they_are():
+    counters = PopularityCounters(max_quantity=10)
+    counters.add_counts("w-1", "Watches", "Acme", T0, views=3, orders=25)  # no cap: capped before
+    counters.add_counts("w-2", "Watches", None, T0, adds=2)
+    counters.add_pair("w-1", "w-2", 4, T0)
+    counters.add_pair("w-1", "w-1", 4, T0)  # a product is never its own partner
+    assert [(r.product_id, r.count) for r in counters.top_products(T0, metric="orders")] == [
+        ("w-1", 25)
+    ]
+    assert counters.top_products(T0, category="watches", metric="adds")[0].product_id == "w-2"
+    assert [(r.product_id, r.count) for r in counters.bought_together(["w-1"], T0)] == [("w-2", 4)]
+    with pytest.raises(InvalidEvent):
+        counters.add_counts("w-1", None, None, T0, views=-1)
