@@ -21,6 +21,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
 	fi
+	# The http benchmark's load generator (benchmarks/http.py), Debian's wrk.
+	if [ ! -x /usr/bin/wrk ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; \
+	fi
 	touch $@ $(VENV)/.installed-demo
 
 install: $(VENV)/.installed-dev

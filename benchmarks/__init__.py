@@ -6,5 +6,5 @@ See README.md for what each one measures and how.
 
 from __future__ import annotations
 
-BENCHMARKS: tuple[str, ...] = ("track", "segments", "memory", "widgets")
+BENCHMARKS: tuple[str, ...] = ("track", "segments", "memory", "widgets", "http")
 """Benchmark module names, in the order `python -m benchmarks` runs them."""

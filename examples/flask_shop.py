@@ -12,19 +12,33 @@ import os
 from typing import Any
 
 from flask import Flask, Response, g, redirect, render_template, request
+from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
+from personalize_sdk import Page
 from personalize_sdk.integrations.flask import Personalize
 
-from .shop import CAMPAIGNS, CATALOG, MARKET_COOKIE, TEMPLATES, Shop, View, market_currency
+from .shop import (
+    CAMPAIGNS,
+    CATALOG,
+    MARKET_COOKIE,
+    TEMPLATES,
+    Shop,
+    Unpersonalized,
+    View,
+    market_currency,
+)
 from .shop import product_image as image_svg
 
 DEMO_SECRET = "example-shop-secret-not-for-production"
 
 
-def create_app(*, personalizer: Any = None, secret: str | None = None) -> Flask:
+def create_app(
+    *, personalizer: Any = None, secret: str | None = None, personalize: bool = True
+) -> Flask:
     """The shop as a Flask app. Pass a `Personalizer` to share one (tests), else one is built
-    from the example campaigns and catalog."""
+    from the example campaigns and catalog. ``personalize=False`` is the same shop without the
+    SDK (no extension, no widgets, nothing tracked): the baseline of the `http` benchmark."""
     # No static folder: the shop has no files of its own, and /static/... stays a 404 page as
     # on the other shops.
     app = Flask(__name__, template_folder=str(TEMPLATES), static_folder=None)
@@ -33,7 +47,13 @@ def create_app(*, personalizer: Any = None, secret: str | None = None) -> Flask:
     else:
         secret = secret or os.environ.get("PERSONALIZE_SECRET") or DEMO_SECRET
         app.config["PERSONALIZE"] = {"config": CAMPAIGNS, "catalog": CATALOG, "secret": secret}
-    Personalize(app)
+    if personalize:
+        Personalize(app)
+    else:  # the templates' slots and assets render nothing
+        app.jinja_env.globals.update(
+            personalize_slot=lambda slot="top": Markup(""),
+            personalize_assets=lambda nonce=None: Markup(""),
+        )
     shop = Shop()
     app.extensions["shop"] = shop
 
@@ -41,7 +61,10 @@ def create_app(*, personalizer: Any = None, secret: str | None = None) -> Flask:
         return render_template(view.template, **view.context), view.status
 
     def context() -> tuple[Any, str]:
-        return g.personalize, market_currency(request.cookies.get(MARKET_COOKIE))
+        currency = market_currency(request.cookies.get(MARKET_COOKIE))
+        if not personalize:
+            return Unpersonalized(Page(type="other", path=request.path)), currency
+        return g.personalize, currency
 
     def back(to: str) -> BaseResponse:
         return redirect(to, code=303)
@@ -93,7 +116,7 @@ def create_app(*, personalizer: Any = None, secret: str | None = None) -> Flask:
         if request.method == "GET":
             return show(shop.signin_form(*context()))
         form = request.form
-        shop.sign_in(g.personalize, form.get("email", ""), form.get("first_name", ""))
+        shop.sign_in(context()[0], form.get("email", ""), form.get("first_name", ""))
         return back("/")
 
     @app.post("/market")
@@ -114,7 +137,7 @@ def create_app(*, personalizer: Any = None, secret: str | None = None) -> Flask:
 
     @app.errorhandler(404)
     def not_found(_: Exception) -> Any:
-        if "personalize" not in g:  # under the extension's prefix: no visitor, no page
+        if personalize and "personalize" not in g:  # under the extension's prefix: no visitor
             return Response("Not Found", 404, mimetype="text/plain")
         return show(shop.not_found(*context()))
 

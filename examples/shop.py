@@ -84,6 +84,23 @@ class Line:
         return self.product.price(self.currency) * self.quantity
 
 
+class Unpersonalized:
+    """The request handle of the same shop without personalisation (the `http` benchmark's
+    baseline): what the views read of a `RequestPersonalize`, with every call a no-op. The
+    templates' `personalize_slot` and `personalize_assets` render nothing for it."""
+
+    def __init__(self, page: Page, visitor_id: str = "anonymous") -> None:
+        self.page = page
+        self.visitor_id = visitor_id
+        self.user_id: str | None = None
+
+    def track(self, event: str, properties: Mapping[str, Any] | None = None, **_: Any) -> None:
+        return None
+
+    def identify(self, user_id: str, traits: Mapping[str, Any] | None = None) -> None:
+        return None
+
+
 def load_products(path: Path = CATALOG) -> dict[str, Product]:
     records = json.loads(path.read_text(encoding="utf-8"))
     return {

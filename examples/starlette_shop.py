@@ -18,17 +18,30 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from personalize_sdk import Page
 from personalize_sdk.integrations.starlette import PersonalizeMiddleware, install_templates
 
-from .shop import CAMPAIGNS, CATALOG, MARKET_COOKIE, TEMPLATES, Shop, View, market_currency
+from .shop import (
+    CAMPAIGNS,
+    CATALOG,
+    MARKET_COOKIE,
+    TEMPLATES,
+    Shop,
+    Unpersonalized,
+    View,
+    market_currency,
+)
 from .shop import product_image as image_svg
 
 DEMO_SECRET = "example-shop-secret-not-for-production"
 
 
-def create_app(*, personalizer: Any = None, secret: str | None = None) -> Starlette:
+def create_app(
+    *, personalizer: Any = None, secret: str | None = None, personalize: bool = True
+) -> Starlette:
     """The shop as an ASGI app. Pass a `Personalizer` to share one (tests), else one is built
-    from the example campaigns and catalog."""
+    from the example campaigns and catalog. ``personalize=False`` is the same shop without the
+    SDK (no middleware, no widgets, nothing tracked): the baseline of the `http` benchmark."""
     shop = Shop()
     templates = install_templates(Jinja2Templates(directory=str(TEMPLATES)))
 
@@ -36,7 +49,10 @@ def create_app(*, personalizer: Any = None, secret: str | None = None) -> Starle
         return templates.TemplateResponse(request, view.template, view.context, view.status)
 
     def context(request: Request) -> tuple[Any, str]:
-        return request.state.personalize, market_currency(request.cookies.get(MARKET_COOKIE))
+        currency = market_currency(request.cookies.get(MARKET_COOKIE))
+        if not personalize:
+            return Unpersonalized(Page(type="other", path=request.url.path)), currency
+        return request.state.personalize, currency
 
     def back(to: str) -> RedirectResponse:
         return RedirectResponse(to, status_code=303)
@@ -123,7 +139,7 @@ def create_app(*, personalizer: Any = None, secret: str | None = None) -> Starle
         wiring = {"config": CAMPAIGNS, "catalog": CATALOG, "secret": secret}
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(PersonalizeMiddleware, **wiring)],
+        middleware=[Middleware(PersonalizeMiddleware, **wiring)] if personalize else [],
         exception_handlers={404: not_found},
     )
     app.state.shop = shop

@@ -10,7 +10,9 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from ..shop import MARKET_COOKIE, Shop, View, market_currency
+from personalize_sdk import Page
+
+from ..shop import MARKET_COOKIE, Shop, Unpersonalized, View, market_currency
 from ..shop import product_image as image_svg
 
 shop = Shop()
@@ -22,7 +24,9 @@ def show(request: HttpRequest, view: View) -> HttpResponse:
 
 
 def context(request: HttpRequest) -> tuple[Any, str]:
-    handle = request.personalize  # type: ignore[attr-defined]
+    handle = getattr(request, "personalize", None)
+    if handle is None:  # settings_plain: the shop without the SDK
+        handle = Unpersonalized(Page(type="other", path=request.path))
     return handle, market_currency(request.COOKIES.get(MARKET_COOKIE))
 
 
