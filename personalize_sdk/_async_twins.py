@@ -49,7 +49,7 @@ class AsyncTwins:
                 await prefetch(visitor_id, user_id)
         elif not isinstance(store, MemoryStore):
             return await asyncio.to_thread(call, *args, **kwargs)
-        if _catalog and self._pipeline.catalog_may_block:
+        if _catalog and self._live.pipeline.catalog_may_block:
             return await asyncio.to_thread(call, *args, **kwargs)
         return call(*args, **kwargs)
 

@@ -12,6 +12,7 @@ see `_async_twins`), which never block the event loop.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -65,6 +66,21 @@ class Explanation:
         return "\n".join([*lines, str(self.intent)])
 
 
+@attrs.frozen
+class _Live:
+    """Everything derived from one config. `Personalizer` swaps it as one reference, so a call
+    reads it once and sees the old config or the new one, never a mix of the two."""
+
+    config: Config
+    settings: Settings
+    evaluator: SegmentEvaluator
+    segment_cache: SegmentCache
+    """New with each config: segments computed under the old one are never served."""
+    pipeline: WidgetPipeline
+    counted_events: frozenset[str]
+    generation: int
+
+
 class Personalizer(AsyncTwins):
     """Track events, keep profiles, evaluate segments and render widgets for one shop."""
 
@@ -79,8 +95,8 @@ class Personalizer(AsyncTwins):
         limits: EventLimits = DEFAULT_LIMITS,
         secret: str | bytes | None = None,
     ) -> None:
-        self.config = load_config(config)
-        settings = self.config.settings
+        loaded = load_config(config)
+        settings = loaded.settings
         if isinstance(store, str):
             store = open_store(store)
         self.store: Store = (
@@ -90,13 +106,6 @@ class Personalizer(AsyncTwins):
         self.clock: Clock = clock if clock is not None else time.time
         self.strict = strict
         self.limits = limits
-        self._settings = settings
-        self._evaluator = SegmentEvaluator(self.config)
-        self._segment_cache = SegmentCache(
-            maxsize=min(settings.max_profiles, 100_000),
-            ttl=settings.segment_cache_ttl_seconds,
-            timer=self.clock,
-        )
         self._stats = Stats()
         self._accepted = self._stats.accepted
         self._closed = False
@@ -104,23 +113,79 @@ class Personalizer(AsyncTwins):
         """True when no secret was given: signatures then hold in this process only."""
         self.signer = Signer(derive(key, "signed-values"))
         """Signs values the browser keeps (the visitor cookie of the integrations)."""
-        self._pipeline = WidgetPipeline(
-            self.config,
-            self.catalog,
-            key,
-            self._failed_campaign,
-            ephemeral_secret=self.secret_is_ephemeral,
-        )
-        self.coupons: CouponBook = self._pipeline.coupons
-        """Issues and verifies the campaigns' coupon codes: ``pz.coupons.verify(code, now)``."""
-        self.popularity: PopularityFeed | None = self._pipeline.popularity
-        self._counted_events = self._pipeline.counted_events
-        """Shop-wide views, adds and orders per product, counted when a campaign recommends."""
+        self._key = key
+        self._swap_lock = threading.Lock()
+        self._popularity_feed: PopularityFeed | None = None
+        self._live = self._derive(loaded, 1)
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> Personalizer:
         """Build from a TOML config file; keyword arguments are passed to the constructor."""
         return cls(Config.from_file(path), **overrides)
+
+    # -- the live config ----------------------------------------------------------------------
+
+    @property
+    def config(self) -> Config:
+        """The config in force now (`apply_config` replaces it)."""
+        return self._live.config
+
+    @property
+    def config_generation(self) -> int:
+        """1 for the config the Personalizer was built with, one more for each applied since."""
+        return self._live.generation
+
+    @property
+    def coupons(self) -> CouponBook:
+        """Issues and verifies the campaigns' coupon codes: ``pz.coupons.verify(code, now)``."""
+        return self._live.pipeline.coupons
+
+    @property
+    def popularity(self) -> PopularityFeed | None:
+        """Shop-wide views, adds and orders per product, counted while a campaign recommends."""
+        return self._live.pipeline.popularity
+
+    def apply_config(self, config: Config | Mapping[str, Any] | str | Path) -> int:
+        """Switch this live Personalizer to another config, safely from any thread.
+
+        Everything derived from the config (segment evaluator, campaign index, coupon book,
+        an empty segment cache) is built first, then one reference is swapped: a call in
+        flight finishes on the config it started with. An invalid config raises `ConfigError`
+        and changes nothing. Profiles, the store and the popularity counters carry over.
+        Returns the new config generation.
+        """
+        loaded = load_config(config)
+        with self._swap_lock:  # one swap at a time, so generations count up without a gap
+            live = self._derive(loaded, self._live.generation + 1)
+            self._live = live
+        self._stats.count("config.applied")
+        return live.generation
+
+    def _derive(self, config: Config, generation: int) -> _Live:
+        settings = config.settings
+        pipeline = WidgetPipeline(
+            config,
+            self.catalog,
+            self._key,
+            self._failed_campaign,
+            ephemeral_secret=self.secret_is_ephemeral,
+            popularity=self._popularity_feed,
+        )
+        if pipeline.popularity is not None:
+            self._popularity_feed = pipeline.popularity
+        return _Live(
+            config=config,
+            settings=settings,
+            evaluator=SegmentEvaluator(config),
+            segment_cache=SegmentCache(
+                maxsize=min(settings.max_profiles, 100_000),
+                ttl=settings.segment_cache_ttl_seconds,
+                timer=self.clock,
+            ),
+            pipeline=pipeline,
+            counted_events=pipeline.counted_events,
+            generation=generation,
+        )
 
     # -- events -------------------------------------------------------------------------------
 
@@ -161,9 +226,10 @@ class Personalizer(AsyncTwins):
                 self.limits,
                 user_id,
             )
-            self.store.update(visitor_id, user_id, _fold, accepted, self._settings)
-            if accepted.name in self._counted_events:
-                self._count_popularity(accepted)
+            live = self._live  # read once: one config for the whole call
+            self.store.update(visitor_id, user_id, _fold, accepted, live.settings)
+            if accepted.name in live.counted_events:
+                self._count_popularity(live, accepted)
         except Exception as error:  # noqa: BLE001 - the SDK never breaks its host
             self._failed("track", error)
             return None
@@ -199,7 +265,7 @@ class Personalizer(AsyncTwins):
                     visitor_id,
                     user_id,
                     traits,
-                    self._settings,
+                    self._live.settings,
                 )
             dropped = [k for k, v in traits.items() if v is not None and k not in profile.traits]
             if dropped:  # linked and merged all the same: only these traits were not kept
@@ -229,7 +295,7 @@ class Personalizer(AsyncTwins):
     ) -> frozenset[str]:
         """The shopper's segments, cached per process until their profile changes."""
         try:
-            return self._segments_of(*self._load(visitor_id, user_id))
+            return self._segments_of(self._live, *self._load(visitor_id, user_id))
         except Exception as error:  # noqa: BLE001
             self._failed("segments", error)
             return frozenset()
@@ -239,7 +305,7 @@ class Personalizer(AsyncTwins):
         try:
             profile = self._load(visitor_id, user_id)[0]
             return Explanation(
-                self._evaluator.explain(profile, self.clock()), explain_intent(profile)
+                self._live.evaluator.explain(profile, self.clock()), explain_intent(profile)
             )
         except Exception as error:  # noqa: BLE001
             self._failed("explain", error)
@@ -251,7 +317,7 @@ class Personalizer(AsyncTwins):
         """Decayed category and brand affinity scores now, highest first."""
         try:
             profile = self._load(visitor_id, user_id)[0]
-            return affinity_scores(profile, self.clock(), self._settings)
+            return affinity_scores(profile, self.clock(), self._live.settings)
         except Exception as error:  # noqa: BLE001
             self._failed("affinities", error)
             return {"category": {}, "brand": {}}
@@ -274,7 +340,9 @@ class Personalizer(AsyncTwins):
         campaign for the next one.
         """
         try:
-            if not self._pipeline.campaigns.campaigns:
+            live = self._live  # read once: one config for the whole call
+            pipeline = live.pipeline
+            if not pipeline.campaigns.campaigns:
                 return []
             if not isinstance(page, Page):
                 raise InvalidEvent(
@@ -285,8 +353,8 @@ class Personalizer(AsyncTwins):
                     f"expected a slot name, got {type(slot).__name__}", field="slot", kind="type"
                 )
             profile, stored, key = self._load(visitor_id, user_id)
-            segments = self._segments_of(profile, stored, key)
-            return self._pipeline.widgets(profile, segments, page, slot, self.clock())
+            segments = self._segments_of(live, profile, stored, key)
+            return pipeline.widgets(profile, segments, page, slot, self.clock())
         except Exception as error:  # noqa: BLE001
             self._failed("widgets", error)
             return []
@@ -328,7 +396,7 @@ class Personalizer(AsyncTwins):
             self._failed("beacon", error)
             return BeaconResult(0, (f"body: {error}",))
         accepted, rejected = 0, []
-        checked = self._pipeline.check_beacon(entries, profile, visitor_id, self.clock())
+        checked = self._live.pipeline.check_beacon(entries, profile, visitor_id, self.clock())
         for number, interaction in checked:
             if isinstance(interaction, InvalidEvent):
                 self._stats.count(f"invalid.beacon.{interaction.kind}")
@@ -375,7 +443,7 @@ class Personalizer(AsyncTwins):
         for visitor in visitors:
             store.unlink(visitor)
             store.pop(f"v:{visitor}")
-        self._segment_cache.discard(*(f"u:{u}" for u in users), *(f"v:{v}" for v in visitors))
+        self._live.segment_cache.discard(*(f"u:{u}" for u in users), *(f"v:{v}" for v in visitors))
 
     def stats(self) -> dict[str, int]:
         """Counters since start: accepted `events`, `identifies`, rejected calls by kind
@@ -420,11 +488,14 @@ class Personalizer(AsyncTwins):
             return stored, stored, key
         return Profile(visitor_id=visitor_id, user_id=user_id), None, key
 
-    def _segments_of(self, profile: Profile, stored: Profile | None, key: str) -> frozenset[str]:
-        found = self._segment_cache.get(key, stored)
+    def _segments_of(
+        self, live: _Live, profile: Profile, stored: Profile | None, key: str
+    ) -> frozenset[str]:
+        cache = live.segment_cache
+        found = cache.get(key, stored)
         if found is None:
-            found = self._evaluator.evaluate(profile, self.clock())
-            self._segment_cache.put(key, stored, found)
+            found = live.evaluator.evaluate(profile, self.clock())
+            cache.put(key, stored, found)
         return found
 
     def _failed_campaign(self, campaign: Campaign, error: Exception) -> None:
@@ -440,11 +511,12 @@ class Personalizer(AsyncTwins):
                 exc_info=kind == "internal",
             )
 
-    def _count_popularity(self, event: Event) -> None:
+    def _count_popularity(self, live: _Live, event: Event) -> None:
         """Feed the shop-wide counters; an event they cannot take costs the counters only."""
-        assert self.popularity is not None
+        popularity = live.pipeline.popularity
+        assert popularity is not None
         try:
-            self.popularity.record(event)
+            popularity.record(event)
         except Exception as error:  # noqa: BLE001 - the event itself is stored already
             if self._stats.count("errors.popularity") == 1:
                 logger.warning(

@@ -48,6 +48,7 @@ class WidgetPipeline:
         on_failure: OnFailure,
         *,
         ephemeral_secret: bool = False,
+        popularity: PopularityFeed | None = None,
     ) -> None:
         self.config = config
         self.catalog = catalog
@@ -60,7 +61,11 @@ class WidgetPipeline:
         # Signing a code costs an HMAC or two; the same shopper asks for the same code on
         # every page, so the last ones issued are kept (lru_cache is thread-safe).
         self._coupon_code = functools.lru_cache(maxsize=10_000)(self.coupons.code_for)
-        self.popularity = PopularityFeed() if self.campaigns.uses_popularity else None
+        # A pipeline built for a new config takes over the counters (`popularity`): shop-wide
+        # counts outlive a config change.
+        self.popularity = (
+            (popularity or PopularityFeed()) if self.campaigns.uses_popularity else None
+        )
         self._on_failure = on_failure
         self._settings: Settings = config.settings
 

@@ -267,7 +267,7 @@ def test_settings_that_would_silently_disable_segments_are_refused(settings, fie
 
 def test_a_config_error_inside_a_call_is_counted_as_internal_not_store(clock):
     pz = Personalizer(clock=clock)
-    pz._evaluator.evaluate = lambda *a: (_ for _ in ()).throw(ConfigError("bad"))  # type: ignore[method-assign]
+    pz._live.evaluator.evaluate = lambda *a: (_ for _ in ()).throw(ConfigError("bad"))  # type: ignore[method-assign]
     assert pz.segments("v") == frozenset()
     assert pz.stats() == {"errors.segments.internal": 1}
 
