@@ -20,7 +20,8 @@ The request path never waits on a write:
   they reach Redis only if this process's copy of the profile can be written as is (no other
   process changed that shopper meanwhile), and are lost otherwise.
 - Fork-safe: a child process (gunicorn ``--preload``) starts with an empty cache and queue and
-  its own connections and threads; the parent's queue stays the parent's to send.
+  its own connections, threads, locks and circuit breaker; the parent's queue stays the
+  parent's to send.
 
 `identify` and `forget` (`pop`, `unlink`, `unlink_user`) are rare and go to Redis directly, after
 the queue is flushed. Anonymous profiles expire `anonymous_ttl` seconds (default 90 days) after
@@ -126,7 +127,6 @@ class RedisStore:
             raise ConfigError(str(error), field="url") from error
         self._cas = self.redis.register_script(CAS_WRITE)
         self._link = self.redis.register_script(LINK_VISITOR)
-        self.breaker = CircuitBreaker()
         self.counts: dict[str, int] = {}
         self._reset()
         _forked.add(self)
@@ -136,6 +136,8 @@ class RedisStore:
         self._pid = os.getpid()
         self._id = uuid.uuid4().hex
         self._lock = threading.RLock()
+        # Its own breaker too: the parent's lock may have been held by its writer at the fork.
+        self.breaker = CircuitBreaker()
         self._cache: cachetools.TTLCache[str, _Entry] = cachetools.TTLCache(
             self._local_size, self._local_ttl
         )

@@ -9,7 +9,11 @@
 - **Schema versioned**: ``PRAGMA user_version`` says which of `MIGRATIONS` a file has; opening
   applies the missing ones in one transaction. A file from a newer release is refused.
 - **Fork-safe**: each thread has its own connection, and a child process (gunicorn
-  ``--preload``) opens its own on first use instead of sharing its parent's.
+  ``--preload``) closes the connections it inherited as it starts and opens its own on first
+  use. (SQLite keeps each process's file locks in a table the child inherits: a connection
+  opened while the parent's are still open reuses the parent's entries and takes no lock of
+  its own, and another process can then checkpoint and delete the WAL under the child, losing
+  its writes.)
 
 Anonymous profiles not updated for `anonymous_ttl` seconds (default 90 days) are deleted by
 `expire()`, which the store runs by itself at most once an hour, on a write.
@@ -21,8 +25,9 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +57,13 @@ DEFAULT_ANONYMOUS_TTL = 90 * 86_400.0
 EXPIRE_EVERY = 3600.0
 
 
+class _Connection(sqlite3.Connection):
+    """A connection the store can hold weakly (to close it in a forked child), marked `busy`
+    while a call of the store runs on it."""
+
+    busy = False
+
+
 class SQLiteStore:
     def __init__(
         self,
@@ -72,10 +84,11 @@ class SQLiteStore:
         self.anonymous_ttl = anonymous_ttl
         self._clock = clock
         self._local = threading.local()
-        self._pid = os.getpid()
+        self._opened: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._expired_at = 0.0
         self._closed = False
         self._migrate()
+        _stores.add(self)
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -161,30 +174,47 @@ class SQLiteStore:
         """Pickled (a process started with "spawn") without its connections: the new process
         opens its own."""
         state = self.__dict__.copy()
-        del state["_local"]
+        del state["_local"], state["_opened"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._local = threading.local()
+        self._opened = weakref.WeakSet()
+        _stores.add(self)
+
+    def _close_inherited(self) -> None:
+        """In a forked child, before it opens any connection: close the parent's (see the
+        module's docstring). One that another thread of the parent was using at the fork is
+        left alone: its SQLite mutex stays locked in the child, and closing it would hang."""
+        inherited, self._opened = self._opened, weakref.WeakSet()
+        self._local = threading.local()
+        for connection in list(inherited):
+            if not connection.busy:
+                with suppress(sqlite3.Error):
+                    connection.close()
 
     # -- the connection -------------------------------------------------------------------------
 
-    def _connection(self) -> sqlite3.Connection:
+    def _connection(self) -> _Connection:
         if self._closed:
             raise StoreUnavailable(f"the SQLite store {self.path} is closed")
         local = self._local
-        connection: sqlite3.Connection | None = getattr(local, "connection", None)
+        connection: _Connection | None = getattr(local, "connection", None)
         if connection is None or local.pid != os.getpid():  # new thread, or a forked child
+            if connection is not None:  # forked without the fork hook: the parent's, close it
+                self._close_inherited()
+                local = self._local
             connection = self._connect()
             local.connection, local.pid = connection, os.getpid()
+            self._opened.add(connection)
         return connection
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> _Connection:
         try:
             connection = sqlite3.connect(
                 self.path, timeout=self.busy_timeout, isolation_level=None,
-                check_same_thread=False,
+                check_same_thread=False, factory=_Connection,
             )  # fmt: skip
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = NORMAL")
@@ -212,25 +242,33 @@ class SQLiteStore:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, holding the database's write lock from its first read."""
         db = self._connection()
+        db.busy = True
         try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as error:
-            raise StoreUnavailable(f"SQLite store {self.path}: {error}") from error
-        try:
-            yield db
-            db.execute("COMMIT")
-        except BaseException as error:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            if isinstance(error, sqlite3.Error):
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as error:
                 raise StoreUnavailable(f"SQLite store {self.path}: {error}") from error
-            raise
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException as error:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                if isinstance(error, sqlite3.Error):
+                    raise StoreUnavailable(f"SQLite store {self.path}: {error}") from error
+                raise
+        finally:
+            db.busy = False
 
     def _query(self, sql: str, params: tuple[Any, ...]) -> Any:
+        db = self._connection()
+        db.busy = True
         try:
-            return self._connection().execute(sql, params).fetchone()
+            return db.execute(sql, params).fetchone()
         except sqlite3.Error as error:
             raise StoreUnavailable(f"SQLite store {self.path}: {error}") from error
+        finally:
+            db.busy = False
 
     def _get(self, db: sqlite3.Connection, key: str) -> Profile | None:
         raw = _one(db, "SELECT data FROM profiles WHERE key = ?", key)
@@ -254,3 +292,15 @@ class SQLiteStore:
 def _one(db: sqlite3.Connection, sql: str, value: str) -> Any:
     row = db.execute(sql, (value,)).fetchone()
     return None if row is None else row[0]
+
+
+_stores: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_stores):
+        store._close_inherited()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

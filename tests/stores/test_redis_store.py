@@ -115,6 +115,48 @@ def test_a_forked_child_has_its_own_queue_cache_and_threads(make):
     assert make().load("v:v1").counters == {"Page Viewed": 2}
 
 
+def test_a_child_forked_while_the_writer_held_the_breaker_does_not_hang(make):
+    """The breaker's lock, taken by the writer thread as it records a fault or a recovery,
+    was inherited locked by a child forked at that moment: the child's first call that
+    touched the breaker waited forever. Each process now has a breaker of its own."""
+    store = make()
+    pz = Personalizer(store=store, strict=True)
+    pz.track("v1", "Page Viewed")
+    assert store.flush()
+    store.breaker._failed = 1  # a fault was recorded: the next success takes the lock
+    held, release = threading.Event(), threading.Event()
+
+    def writer_inside_the_breaker() -> None:
+        with store.breaker._lock:
+            held.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=writer_inside_the_breaker, daemon=True)
+    thread.start()
+    assert held.wait(10)
+    context = multiprocessing.get_context("fork")
+    read, write = context.Pipe()
+
+    def child() -> None:
+        pz.track("v1", "Page Viewed")
+        write.send(store.flush(timeout=5))
+
+    process = context.Process(target=child)
+    process.start()
+    try:
+        process.join(timeout=15)
+        hung = process.exitcode is None
+        if hung:
+            process.kill()
+            process.join()
+    finally:
+        release.set()
+        thread.join()
+    assert not hung, "the child hung on the breaker's lock"
+    assert read.recv() is True
+    assert make().load("v:v1").counters == {"Page Viewed": 2}
+
+
 def test_login_in_another_process_moves_later_events_to_the_customer(make):
     browser, login = (
         Personalizer(store=make(), strict=True),

@@ -115,6 +115,65 @@ def test_processes_writing_one_shopper_lose_nothing(tmp_path, start):
         assert store.load(f"v:own-{n}").counters == {"Page Viewed": EVENTS_PER_WORKER}
 
 
+@pytest.mark.parametrize("opened_in", ["the forking thread", "another thread"])
+def test_a_forked_child_takes_its_own_file_locks_and_loses_nothing(tmp_path, opened_in):
+    """SQLite keeps a process's file locks in a table a forked child inherits. A connection
+    the child opened while the parent's were still open there took no lock of its own, so once
+    the parent closed its connections, the next process to open and close the file took itself
+    for the last one, checkpointed and deleted the WAL the child was writing to: the child's
+    later events were lost."""
+    path = tmp_path / "p.db"
+    close_now, closed, holder = threading.Event(), threading.Event(), []
+
+    def open_and_hold() -> None:
+        store = SQLiteStore(path)
+        Personalizer(store=store, strict=True).track("warm", "Page Viewed")
+        holder.append(store)
+        if opened_in == "another thread":
+            assert close_now.wait(30)
+            store.close()
+            closed.set()
+
+    if opened_in == "another thread":
+        threading.Thread(target=open_and_hold, daemon=True).start()
+        while not holder:
+            time.sleep(0.01)
+    else:
+        open_and_hold()
+    store = holder[0]
+    context = multiprocessing.get_context("fork")
+    parent_end, child_end = context.Pipe()
+
+    def child() -> None:
+        pz = Personalizer(store=store, strict=True)
+        for _ in range(50):
+            pz.track("x", "Page Viewed")
+        child_end.send("half")
+        assert child_end.poll(30)
+        child_end.recv()
+        for _ in range(50):
+            pz.track("x", "Page Viewed")
+
+    process = context.Process(target=child)
+    process.start()
+    try:
+        assert parent_end.poll(30)
+        parent_end.recv()
+        if opened_in == "another thread":
+            close_now.set()
+            assert closed.wait(30)
+        else:
+            store.close()
+        other = sqlite3.connect(path)  # another process would do the same
+        other.execute("SELECT count(*) FROM profiles").fetchone()
+        other.close()
+        parent_end.send("go")
+    finally:
+        process.join(timeout=60)
+    assert process.exitcode == 0
+    assert SQLiteStore(path).load("v:x").counters == {"Page Viewed": 100}
+
+
 def test_anonymous_profiles_expire_customers_stay(tmp_path):
     now = [T0]
     store = SQLiteStore(tmp_path / "p.db", anonymous_ttl=30 * DAY, clock=lambda: now[0])
