@@ -1,6 +1,12 @@
 """`RequestPersonalize`: the request-bound handle every adapter hands the shop's views
 (`request.state.personalize`, `request.personalize`, `g.personalize`): the SDK's calls with the
-visitor, the customer and the page already filled in."""
+visitor, the customer and the page already filled in.
+
+A page renders several slots (`render("top")`, `render("side")` ...). The handle decides them
+all at once, on the first, and every later slot of the same page is a dictionary look-up: one
+decision per page rather than one per slot. Tracking, an identify, or a new `page` starts
+afresh, so a view that tracks after rendering sees its own event in what it renders next.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ from typing import Any
 from markupsafe import Markup
 
 from personalize_sdk import Page, Personalizer, Profile, Widget
+
+_NOTHING = Markup("")
 
 
 class RequestPersonalize:
@@ -22,16 +30,38 @@ class RequestPersonalize:
     ) -> None:
         self.pz = pz
         self.visitor_id = visitor_id
-        self.page = page
+        self._page = page
         self.user_id = user_id
         """The logged-in customer, when the framework says so (or after `identify`)."""
+        self._slots: dict[str, Markup] | None = None
+        self._widgets: list[Widget] | None = None
+
+    @property
+    def page(self) -> Page:
+        """The page the widgets are decided for (a view may set a richer one)."""
+        return self._page
+
+    @page.setter
+    def page(self, page: Page) -> None:
+        self._page = page
+        self._forget_decision()
 
     def track(
         self, event: str, properties: Mapping[str, Any] | None = None, **kwargs: Any
     ) -> str | None:
+        self._forget_decision()
         return self.pz.track(self.visitor_id, event, properties, user_id=self.user_id, **kwargs)
 
+    async def atrack(
+        self, event: str, properties: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> str | None:
+        self._forget_decision()
+        return await self.pz.atrack(
+            self.visitor_id, event, properties, user_id=self.user_id, **kwargs
+        )
+
     def identify(self, user_id: str, traits: Mapping[str, Any] | None = None) -> Profile | None:
+        self._forget_decision()
         profile = self.pz.identify(self.visitor_id, user_id=user_id, traits=traits)
         if profile is not None:
             self.user_id = user_id
@@ -39,21 +69,51 @@ class RequestPersonalize:
 
     @property
     def segments(self) -> frozenset[str]:
-        return self.pz.segments(self.visitor_id)
+        return self.pz.segments(self.visitor_id, user_id=self.user_id)
 
     @property
     def profile(self) -> Profile:
-        return self.pz.profile(self.visitor_id)
+        return self.pz.profile(self.visitor_id, user_id=self.user_id)
 
     def widgets(self, slot: str | None = None, page: Page | None = None) -> list[Widget]:
-        return self.pz.widgets(self.visitor_id, page or self.page, slot)
+        if page is not None and page != self._page:
+            return self.pz.widgets(self.visitor_id, page, slot, user_id=self.user_id)
+        if self._widgets is None:
+            self._decide(self.pz.widgets(self.visitor_id, self._page, user_id=self.user_id))
+        assert self._widgets is not None
+        return list(self._widgets) if slot is None else [w for w in self._widgets if w.slot == slot]
 
     def render(self, slot: str = "top", page: Page | None = None) -> Markup:
         """The slot's HTML as `Markup`: template engines insert it as is."""
-        return Markup(self.pz.render(self.visitor_id, page or self.page, slot))
+        if page is not None and page != self._page:
+            return Markup(self.pz.render(self.visitor_id, page, slot, user_id=self.user_id))
+        if self._slots is None:
+            self._decide(self.pz.widgets(self.visitor_id, self._page, user_id=self.user_id))
+        assert self._slots is not None
+        return self._slots.get(slot, _NOTHING) if type(slot) is str else _NOTHING
 
     async def awidgets(self, slot: str | None = None, page: Page | None = None) -> list[Widget]:
-        return await self.pz.awidgets(self.visitor_id, page or self.page, slot)
+        if self._widgets is None and (page is None or page == self._page):
+            self._decide(await self.pz.awidgets(self.visitor_id, self._page, user_id=self.user_id))
+        return self.widgets(slot, page) if page is None or page == self._page else (
+            await self.pz.awidgets(self.visitor_id, page, slot, user_id=self.user_id)
+        )  # fmt: skip
 
     async def arender(self, slot: str = "top", page: Page | None = None) -> Markup:
-        return Markup(await self.pz.arender(self.visitor_id, page or self.page, slot))
+        if page is not None and page != self._page:
+            html = await self.pz.arender(self.visitor_id, page, slot, user_id=self.user_id)
+            return Markup(html)
+        if self._slots is None:
+            self._decide(await self.pz.awidgets(self.visitor_id, self._page, user_id=self.user_id))
+        return self.render(slot)
+
+    def _decide(self, widgets: list[Widget]) -> None:
+        slots: dict[str, list[str]] = {}
+        for widget in widgets:
+            slots.setdefault(widget.slot, []).append(str(widget.html))
+        self._widgets = widgets
+        self._slots = {slot: Markup("".join(parts)) for slot, parts in slots.items()}
+
+    def _forget_decision(self) -> None:
+        self._slots = None
+        self._widgets = None

@@ -15,9 +15,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from personalize_sdk import assets
-
 from ._handle import RequestPersonalize
+from ._static import asset_tags
 
 STATIC_PREFIX_KEY = "personalize_sdk.static_prefix"
 """The ASGI scope key where the middleware leaves the URL prefix of its script and stylesheet."""
@@ -27,7 +26,9 @@ def handle_in(context: Any) -> RequestPersonalize | None:
     """The request's `RequestPersonalize` (``request.state.personalize``), if the middleware set
     one."""
     request = context.get("request")
-    handle = getattr(getattr(request, "state", None), "personalize", None)
+    # The scope's dict, not `request.state` (a new State object on every access).
+    state = getattr(request, "scope", {}).get("state")
+    handle = state.get("personalize") if isinstance(state, dict) else None
     return handle if isinstance(handle, RequestPersonalize) else None
 
 
@@ -49,9 +50,7 @@ def personalize_assets(context: jinja2.runtime.Context, nonce: str | None = None
     prefix = getattr(context.get("request"), "scope", {}).get(STATIC_PREFIX_KEY)
     if handle is None or not isinstance(prefix, str):
         return Markup("")
-    style = assets.style_tag(nonce=nonce or None, href=prefix + assets.STYLESHEET_NAME)
-    script = assets.script_tag(nonce=nonce or None, src=prefix + assets.SCRIPT_NAME)
-    return Markup(f"{style}\n{script}")  # built from escaped parts
+    return Markup(asset_tags(prefix, nonce))  # built from escaped parts
 
 
 def install_templates(templates: Any) -> Any:

@@ -33,3 +33,22 @@ def static_file(name: str) -> StaticFile | None:
     body = text.encode("utf-8")
     etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
     return StaticFile(body, TYPES[name], etag)
+
+
+def asset_tags(static_prefix: str, nonce: str | None = None) -> str:
+    """``<link rel="stylesheet">`` and ``<script defer>`` for the files served under
+    `static_prefix`, escaped; with a CSP `nonce` on both. Raises `ConfigError` for a bad
+    nonce."""
+    return _tags(static_prefix, nonce) if nonce else _plain_tags(static_prefix)
+
+
+def _tags(static_prefix: str, nonce: str | None) -> str:
+    style = assets.style_tag(nonce=nonce, href=static_prefix + assets.STYLESHEET_NAME)
+    script = assets.script_tag(nonce=nonce, src=static_prefix + assets.SCRIPT_NAME)
+    return f"{style}\n{script}"
+
+
+@functools.lru_cache(maxsize=16)
+def _plain_tags(static_prefix: str) -> str:
+    """Without a nonce the tags are the same on every page: built once."""
+    return _tags(static_prefix, None)

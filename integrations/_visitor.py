@@ -7,6 +7,7 @@ header `set_cookie_header` gives.
 
 from __future__ import annotations
 
+import functools
 import secrets
 
 import attrs
@@ -20,6 +21,9 @@ from ._settings import IntegrationSettings
 class Visitor:
     id: str
     is_new: bool
+    cookie: str | None = None
+    """The valid signed value the browser sent: renewing the cookie re-sends it as is (the
+    signature of an id never changes), with no HMAC to compute."""
 
 
 def new_visitor_id() -> str:
@@ -28,10 +32,21 @@ def new_visitor_id() -> str:
 
 def visitor_from_cookie(value: str | None, signer: Signer) -> Visitor:
     """The visitor the cookie names, or a new one when it is absent or not ours."""
-    visitor_id = signer.unsign(value) if value else None
-    if visitor_id is None or not visitor_id.startswith("v-") or len(visitor_id) > 64:
+    visitor_id = _checked(value, signer) if value else None
+    if visitor_id is None:
         return Visitor(new_visitor_id(), True)
-    return Visitor(visitor_id, False)
+    return Visitor(visitor_id, False, value)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _checked(value: str, signer: Signer) -> str | None:
+    """The visitor id of a signed cookie value, or None. Remembered: a returning visitor sends
+    the same cookie on every request, and checking its HMAC each time is wasted work (a
+    refused value is remembered too, so a flood of forged cookies costs one check each)."""
+    visitor_id = signer.unsign(value)
+    if visitor_id is None or not visitor_id.startswith("v-") or len(visitor_id) > 64:
+        return None
+    return visitor_id
 
 
 def set_cookie_header(
@@ -39,8 +54,9 @@ def set_cookie_header(
 ) -> str:
     """The value of a ``Set-Cookie`` header that keeps `visitor` for `cookie_max_age`."""
     secure = https if settings.cookie_secure is None else settings.cookie_secure
+    signed = visitor.cookie if visitor.cookie is not None else signer.sign(visitor.id)
     parts = [
-        f"{settings.cookie_name}={signer.sign(visitor.id)}",
+        f"{settings.cookie_name}={signed}",
         "Path=/",
         f"Max-Age={settings.cookie_max_age}",
         "HttpOnly",

@@ -37,14 +37,14 @@ from typing import Any
 
 from markupsafe import Markup
 
-from personalize_sdk import Page, Personalizer, assets
+from personalize_sdk import Page, Personalizer
 from personalize_sdk._exceptions import ConfigError
 
 from ._beacon import RateLimiter, answer_beacon
 from ._handle import RequestPersonalize
 from ._pages import PageResolver
 from ._settings import IntegrationSettings, build
-from ._static import static_file
+from ._static import asset_tags, static_file
 from ._visitor import Visitor, set_cookie_header, visitor_from_cookie
 
 try:  # Flask-Login is optional: without it there is no customer to read or to identify on login
@@ -268,9 +268,7 @@ class _Runtime:
         deferred ``<script>``, served by the blueprint; pass the page's CSP nonce as
         ``nonce=...`` when a Content-Security-Policy asks for one."""
         prefix = self.settings.static_prefix
-        style = assets.style_tag(nonce=nonce or None, href=prefix + assets.STYLESHEET_NAME)
-        script = assets.script_tag(nonce=nonce or None, src=prefix + assets.SCRIPT_NAME)
-        return Markup(f"{style}\n{script}")  # built from escaped parts
+        return Markup(asset_tags(prefix, nonce))  # built from escaped parts
 
     # -- the blueprint ------------------------------------------------------------------------
 

@@ -37,14 +37,19 @@ import logging
 import threading
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import URL, Headers, MutableHeaders
-from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from personalize_sdk import Page, Personalizer
 from personalize_sdk.memory_store import MemoryStore
 
+from ._asgi_headers import (
+    RequestHeaders,
+    cookie_value,
+    request_headers,
+    response_header,
+    sets_cookie,
+    with_vary_cookie,
+)
 from ._handle import RequestPersonalize
 from ._pages import PageResolver
 from ._settings import build
@@ -119,7 +124,7 @@ class PersonalizeMiddleware:
         if begun is None:
             await self.app(scope, receive, send)
             return
-        handle, visitor = begun
+        handle, visitor, headers = begun
         page_served = False
 
         async def send_with_cookie(message: Message) -> None:
@@ -133,23 +138,25 @@ class PersonalizeMiddleware:
 
         await self.app(scope, receive, send_with_cookie)
         if page_served and self.settings.track_page_views:
-            await self._track_page_view(scope, path, handle)
+            await self._track_page_view(scope, path, handle, headers)
 
     # -- the app's own requests ---------------------------------------------------------------
 
-    def _begin(self, scope: Scope, path: str) -> tuple[RequestPersonalize, Visitor] | None:
-        """The request handle (put in ``scope["state"]``) and the visitor, or None on a fault:
-        the request then reaches the app without personalisation."""
+    def _begin(
+        self, scope: Scope, path: str
+    ) -> tuple[RequestPersonalize, Visitor, RequestHeaders] | None:
+        """The request handle (put in ``scope["state"]``), the visitor and the headers read,
+        or None on a fault: the request then reaches the app without personalisation."""
         try:
-            connection = HTTPConnection(scope)
+            headers = request_headers(scope["headers"])
             pz = self.personalizer
-            cookie = connection.cookies.get(self.settings.cookie_name)
+            cookie = cookie_value(headers.cookie, self.settings.cookie_name)
             visitor = visitor_from_cookie(cookie, pz.signer)
-            page = self._page(path, connection.headers.get("user-agent"))
+            page = self._page(path, headers.user_agent)
             handle = RequestPersonalize(pz, visitor.id, page, user_id=user_id(scope))
             scope.setdefault("state", {})["personalize"] = handle
             scope[STATIC_PREFIX_KEY] = self.settings.static_prefix
-            return handle, visitor
+            return handle, visitor, headers
         except Exception:  # noqa: BLE001
             self._faults.report("reading the visitor")
             return None
@@ -164,43 +171,54 @@ class PersonalizeMiddleware:
     def _on_response_start(self, scope: Scope, message: Message, visitor: Visitor) -> bool:
         """Add the cookie (a new visitor's, or a renewal on an HTML page) unless the app set
         it itself; True when the response is an HTML page (a page view)."""
-        headers = Headers(raw=message.get("headers", []))
+        raw = message.get("headers", [])
+        content_type = response_header(raw, b"content-type") or b""
         is_page = (
             scope["method"] == "GET"
             and message["status"] == 200
-            and headers.get("content-type", "").lower().startswith("text/html")
+            and content_type[:9].lower() == b"text/html"
         )
         if not (is_page or visitor.is_new):
             return False
-        message["headers"] = list(message.get("headers", []))
-        mutable = MutableHeaders(scope=message)
+        raw = list(raw)
         if is_page:
-            mutable.add_vary_header("Cookie")
-        prefix = self.settings.cookie_name + "="
-        if not any(value.startswith(prefix) for value in mutable.getlist("set-cookie")):
+            raw = with_vary_cookie(raw)
+        if not sets_cookie(raw, self.settings.cookie_name):
             https = scope.get("scheme") == "https"
-            signer = self.personalizer.signer
-            mutable.append(
-                "set-cookie", set_cookie_header(visitor, signer, self.settings, https=https)
-            )
+            header = set_cookie_header(visitor, self.personalizer.signer, self.settings,
+                                       https=https)  # fmt: skip
+            raw.append((b"set-cookie", header.encode("latin-1")))
+        message["headers"] = raw
         return is_page
 
-    async def _track_page_view(self, scope: Scope, path: str, handle: RequestPersonalize) -> None:
+    async def _track_page_view(
+        self, scope: Scope, path: str, handle: RequestPersonalize, headers: RequestHeaders
+    ) -> None:
         try:
             properties = {
                 "path": path[:_MAX_TEXT],
                 "page_type": handle.page.type,
-                "url": str(URL(scope=scope))[:_MAX_TEXT],
+                "url": _url(scope, headers.host)[:_MAX_TEXT],
             }
-            referrer = Headers(scope=scope).get("referer")
-            if referrer:
-                properties["referrer"] = referrer[:_MAX_TEXT]
+            if headers.referer:
+                properties["referrer"] = headers.referer[:_MAX_TEXT]
             if self._store_may_block:
-                await run_in_threadpool(handle.track, "Page Viewed", properties)
+                await handle.atrack("Page Viewed", properties)
             else:
                 handle.track("Page Viewed", properties)  # in memory: microseconds, no I/O
         except Exception:  # noqa: BLE001
             self._faults.report("tracking the page view")
+
+
+def _url(scope: Scope, host: str | None) -> str:
+    """The request's URL, as Starlette's `URL(scope=...)` spells it."""
+    scheme = scope.get("scheme", "http")
+    if not host:
+        server = scope.get("server")
+        host = f"{server[0]}:{server[1]}" if server else ""
+    query = scope.get("query_string", b"")
+    url = f"{scheme}://{host}{scope.get('root_path', '')}{scope['path']}"
+    return f"{url}?{query.decode('latin-1')}" if query else url
 
 
 def _warn_about_setup(pz: Personalizer, beacon_path: str) -> None:

@@ -44,52 +44,68 @@ class IntentExplanation:
         return f"buyer intent {self.score:.2f}" + (f": {parts}" if parts else "")
 
 
-def _products(session: Session) -> tuple[float, str]:
-    n = len(session.products_viewed)
-    return min(n / PRODUCTS_FOR_FULL_MARK, 1.0), f"{n} products viewed"
+def _products(session: Session) -> float:
+    return min(len(session.products_viewed) / PRODUCTS_FOR_FULL_MARK, 1.0)
 
 
-def _dwell(session: Session) -> tuple[float, str]:
-    seconds = session.product_seconds
-    return min(seconds / SECONDS_FOR_FULL_MARK, 1.0), f"{seconds:.0f}s on product pages"
+def _products_detail(session: Session) -> str:
+    return f"{len(session.products_viewed)} products viewed"
 
 
-def _funnel(session: Session) -> tuple[float, str]:
+def _dwell(session: Session) -> float:
+    return min(session.product_seconds / SECONDS_FOR_FULL_MARK, 1.0)
+
+
+def _dwell_detail(session: Session) -> str:
+    return f"{session.product_seconds:.0f}s on product pages"
+
+
+def _funnel(session: Session) -> float:
     depth = session.deepest_stage
-    signal = (
-        0.0 if depth < _PRODUCT else min((depth - _PRODUCT + 1) / (_CHECKOUT - _PRODUCT + 1), 1.0)
-    )
-    return signal, f"reached {session.stage}"
+    if depth < _PRODUCT:
+        return 0.0
+    return min((depth - _PRODUCT + 1) / (_CHECKOUT - _PRODUCT + 1), 1.0)
 
 
-def _comparing(session: Session) -> tuple[float, str]:
-    spread = session.price_spread
-    comparing = len(session.products_viewed) >= 2 and spread >= COMPARE_SPREAD
-    return (1.0 if comparing else 0.0), f"price spread {spread:.0%}"
+def _funnel_detail(session: Session) -> str:
+    return f"reached {session.stage}"
 
 
-def _focus(session: Session) -> tuple[float, str]:
+def _comparing(session: Session) -> float:
+    comparing = len(session.products_viewed) >= 2 and session.price_spread >= COMPARE_SPREAD
+    return 1.0 if comparing else 0.0
+
+
+def _comparing_detail(session: Session) -> str:
+    return f"price spread {session.price_spread:.0%}"
+
+
+def _focus(session: Session) -> float:
+    return 0.0 if len(session.products_viewed) < 2 else session.category_focus
+
+
+def _focus_detail(session: Session) -> str:
     if len(session.products_viewed) < 2:
-        return 0.0, "fewer than 2 products"
-    focus = session.category_focus
-    return focus, f"{focus:.0%} of views in {session.top_category or 'one category'}"
+        return "fewer than 2 products"
+    return f"{session.category_focus:.0%} of views in {session.top_category or 'one category'}"
 
 
 FACTORS = (
-    ("funnel_depth", 0.35, _funnel),
-    ("products_viewed", 0.20, _products),
-    ("product_time", 0.20, _dwell),
-    ("category_focus", 0.15, _focus),
-    ("price_comparison", 0.10, _comparing),
+    ("funnel_depth", 0.35, _funnel, _funnel_detail),
+    ("products_viewed", 0.20, _products, _products_detail),
+    ("product_time", 0.20, _dwell, _dwell_detail),
+    ("category_focus", 0.15, _focus, _focus_detail),
+    ("price_comparison", 0.10, _comparing, _comparing_detail),
 )
-"""(name, weight, signal function); the weights sum to 1."""
+"""(name, weight, signal function, detail function); the weights sum to 1. The score needs
+the signals only: the details (formatted text) are made for `explain_intent`."""
 
 
 def intent_score(profile: Profile) -> float:
     session = profile.session
     if session is None:
         return 0.0
-    return min(sum(weight * signal(session)[0] for _, weight, signal in FACTORS), 1.0)
+    return min(sum(weight * signal(session) for _, weight, signal, _ in FACTORS), 1.0)
 
 
 def explain_intent(profile: Profile) -> IntentExplanation:
@@ -97,6 +113,7 @@ def explain_intent(profile: Profile) -> IntentExplanation:
     if session is None:
         return IntentExplanation(0.0, ())
     factors = tuple(
-        IntentFactor(name, weight, *signal(session)) for name, weight, signal in FACTORS
+        IntentFactor(name, weight, signal(session), detail(session))
+        for name, weight, signal, detail in FACTORS
     )
     return IntentExplanation(min(sum(f.contribution for f in factors), 1.0), factors)

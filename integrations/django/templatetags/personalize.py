@@ -13,9 +13,8 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from personalize_sdk import assets
-
 from ..._handle import RequestPersonalize
+from ..._static import asset_tags
 from ..apps import get_runtime
 
 register = template.Library()
@@ -42,9 +41,7 @@ def render_assets(handle: RequestPersonalize | None, nonce: str | None = None) -
     if handle is None:
         return mark_safe("")
     prefix = get_runtime().settings.static_prefix
-    style = assets.style_tag(nonce=nonce or None, href=prefix + assets.STYLESHEET_NAME)
-    script = assets.script_tag(nonce=nonce or None, src=prefix + assets.SCRIPT_NAME)
-    return mark_safe(f"{style}\n{script}")  # escaped parts
+    return mark_safe(asset_tags(prefix, nonce))  # escaped parts
 
 
 @register.simple_tag(takes_context=True)
