@@ -67,14 +67,16 @@ class RedisPopularityFeed(PopularityFeed):
         self.pull_past_interval = pull_past_interval
         self.max_pending = max_pending
         self._clock = clock
-        self.breaker = CircuitBreaker()
-        self.counts: Counter[str] = Counter()
         self._reset()
         _forked.add(self)
 
     def _reset(self) -> None:
+        """Process-local state, new in every process: a lock (or the breaker's) held by a
+        thread of the parent at the fork would never be released in the child."""
         self._pid = os.getpid()
         self._lock = threading.Lock()
+        self.breaker = CircuitBreaker()
+        self.counts: Counter[str] = Counter()
         self._pending: dict[int, _DayDelta] = {}
         self._thread: threading.Thread | None = None
         self._closed = False

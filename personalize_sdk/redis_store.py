@@ -127,13 +127,15 @@ class RedisStore:
             raise ConfigError(str(error), field="url") from error
         self._cas = self.redis.register_script(CAS_WRITE)
         self._link = self.redis.register_script(LINK_VISITOR)
-        self.counts: dict[str, int] = {}
         self._reset()
         _forked.add(self)
 
     def _reset(self) -> None:
         """Process-local state, new in every process (at start and after a fork)."""
         self._pid = os.getpid()
+        self.counts: dict[str, int] = {}
+        """This process's counters (a child starts from zero: summed over workers, they add
+        up)."""
         self._id = uuid.uuid4().hex
         self._lock = threading.RLock()
         # Its own breaker too: the parent's lock may have been held by its writer at the fork.
@@ -382,6 +384,15 @@ class RedisStore:
             self.redis.close()
         except Exception:
             logger.debug("closing the Redis client failed", exc_info=True)
+
+    def popularity_feed(self) -> Any:
+        """Shop-wide popularity counters shared through this Redis (`RedisPopularityFeed`),
+        on a client of their own: their syncs are background reads far larger than a
+        profile's, so they get a longer timeout than the request path's 50 ms."""
+        from .redis_popularity import RedisPopularityFeed
+
+        client = redis.Redis.from_url(self.url, socket_timeout=2.0, socket_connect_timeout=0.5)
+        return RedisPopularityFeed(client, prefix=self.keys.prefix)
 
     def stats(self) -> dict[str, int]:
         with self._lock:
