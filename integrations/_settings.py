@@ -89,8 +89,12 @@ class IntegrationSettings:
         return cls(**raw)
 
 
-PERSONALIZER_KEYS = frozenset({"config", "secret", "catalog", "strict", "store", "clock"})
-"""Keys of a framework's settings mapping that build the `Personalizer` itself."""
+PERSONALIZER_KEYS = frozenset(
+    {"config", "secret", "catalog", "strict", "store", "clock"}
+    | {"watch", "config_url", "config_redis", "config_channel", "config_sources"}
+)
+"""Keys of a framework's settings mapping that build the `Personalizer` itself (the second
+line: where config changes come from, see docs/configuration.md)."""
 
 
 def build(raw: Mapping[str, Any] | None) -> tuple[Any, IntegrationSettings]:

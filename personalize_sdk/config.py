@@ -16,6 +16,7 @@ Every problem is a `ConfigError` naming the file, the section and the field.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import sys
@@ -159,12 +160,29 @@ class Config:
     def from_file(cls, path: str | Path) -> Config:
         path = Path(path)
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            text = path.read_bytes()
         except OSError as error:
             raise ConfigError(f"cannot read: {error.strerror or error}", source=str(path)) from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-            raise ConfigError(f"not valid TOML: {error}", source=str(path)) from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_text(text, source=str(path))
+
+    @classmethod
+    def from_text(
+        cls, text: str | bytes, *, format: str = "toml", source: str = "<text>"
+    ) -> Config:
+        """Parse config text, TOML or JSON (`format`), as a URL or Redis hands it over."""
+        if format not in ("toml", "json"):
+            raise ConfigError(f"unknown format {format!r} (known: toml, json)", source=source)
+        try:
+            if isinstance(text, bytes):
+                text = text.decode("utf-8")
+        except UnicodeDecodeError as error:
+            message = f"not valid {format.upper()} (not UTF-8): {error}"
+            raise ConfigError(message, source=source) from None
+        try:
+            data = tomllib.loads(text) if format == "toml" else json.loads(text)
+        except (ValueError, RecursionError) as error:  # TOMLDecodeError, JSONDecodeError
+            raise ConfigError(f"not valid {format.upper()}: {error}", source=source) from None
+        return cls.from_dict(data, source=source)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> Config:

@@ -12,9 +12,10 @@ see `_async_twins`), which never block the event loop.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 import attrs
 
 from ._async_twins import AsyncTwins
-from ._exceptions import InvalidEvent, PersonalizeError, StoreUnavailable
+from ._exceptions import ConfigError, InvalidEvent, PersonalizeError, StoreUnavailable
 from ._ids import new_message_id
 from ._limits import DEFAULT_LIMITS, EventLimits
 from ._stats import Stats
@@ -31,6 +32,8 @@ from .beacon import BeaconResult, parse_body
 from .campaign import Campaign
 from .catalog import Catalog, as_catalog
 from .config import Config, Settings, load_config
+from .config_file import FileConfigSource
+from .config_source import DEFAULT_CHANNEL, ConfigSource
 from .copy import CopyError
 from .coupons import CouponBook
 from .events import Event
@@ -94,7 +97,14 @@ class Personalizer(AsyncTwins):
         strict: bool = False,
         limits: EventLimits = DEFAULT_LIMITS,
         secret: str | bytes | None = None,
+        watch: bool = False,
+        config_url: str | None = None,
+        config_redis: Any = None,
+        config_channel: str = DEFAULT_CHANNEL,
+        config_sources: Sequence[ConfigSource] = (),
     ) -> None:
+        # Made before the config is read, so the file watcher misses no change made meanwhile.
+        sources = _config_sources(config, watch, config_url, config_redis, config_channel)
         loaded = load_config(config)
         settings = loaded.settings
         if isinstance(store, str):
@@ -117,11 +127,16 @@ class Personalizer(AsyncTwins):
         self._swap_lock = threading.Lock()
         self._popularity_feed: PopularityFeed | None = None
         self._live = self._derive(loaded, 1)
+        self.config_sources: tuple[ConfigSource, ...] = (*config_sources, *sources)
+        """Where new configs come from (see `apply_config`), each watching in its own thread."""
+        for source in self.config_sources:
+            source.start(self.apply_config)
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> Personalizer:
-        """Build from a TOML config file; keyword arguments are passed to the constructor."""
-        return cls(Config.from_file(path), **overrides)
+        """Build from a TOML config file; keyword arguments are passed to the constructor
+        (``watch=True`` reloads the file when it changes)."""
+        return cls(Path(path), **overrides)
 
     # -- the live config ----------------------------------------------------------------------
 
@@ -447,16 +462,25 @@ class Personalizer(AsyncTwins):
 
     def stats(self) -> dict[str, int]:
         """Counters since start: accepted `events`, `identifies`, rejected calls by kind
-        (`invalid.<kind>`) and faults (`errors.<call>.<store|closed|internal>`)."""
-        return self._stats.snapshot()
+        (`invalid.<kind>`), faults (`errors.<call>.<store|closed|internal>`), configs applied
+        (`config.applied`) and each config source's (`config.<file|url|redis>.<counter>`)."""
+        counts = self._stats.snapshot()
+        for source in self.config_sources:
+            for name, value in source.stats().items():
+                key = f"config.{source.kind}.{name}"
+                counts[key] = counts.get(key, 0) + value
+        return counts
 
     def flush(self) -> None:
         self.store.flush()
 
     def close(self) -> None:
-        """Release the store. Later calls are refused (counted, or raised in strict mode)."""
+        """Stop the config sources and release the store. Later calls are refused (counted, or
+        raised in strict mode)."""
         if not self._closed:
             self._closed = True
+            for source in self.config_sources:
+                source.stop()
             self.store.close()
 
     def __enter__(self) -> Personalizer:
@@ -550,6 +574,26 @@ class Personalizer(AsyncTwins):
                 call,
                 exc_info=error,
             )
+
+
+def _config_sources(
+    config: object, watch: bool, url: str | None, redis: Any, channel: str
+) -> list[ConfigSource]:
+    """The sources the constructor's shortcuts ask for (not started yet)."""
+    sources: list[ConfigSource] = []
+    if watch:
+        if not isinstance(config, (str, os.PathLike)):
+            raise ConfigError("watch=True needs the config as a file path", field="watch")
+        sources.append(FileConfigSource(config))
+    if url is not None:
+        from .config_url import UrlConfigSource  # httpx loads only when a URL is polled
+
+        sources.append(UrlConfigSource(url))
+    if redis is not None:
+        from .config_redis import RedisConfigSource  # redis-py is an extra
+
+        sources.append(RedisConfigSource(redis, channel=channel))
+    return sources
 
 
 def _new_profile(visitor_id: str | None, user_id: str | None) -> Profile:
