@@ -1,5 +1,5 @@
 """The `personalize` command: `personalize demo` (the example shop), `personalize journey`,
-`personalize check CONFIG`."""
+`personalize check CONFIG`, `personalize publish CONFIG --redis URL`."""
 
 from __future__ import annotations
 
@@ -30,6 +30,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("journey", help="replay a scripted shopper journey through the engine")
     check = commands.add_parser("check", help="validate a TOML config file")
     check.add_argument("config", help="path to personalize.toml")
+    publish = commands.add_parser(
+        "publish", help="validate a config file and switch every listening process to it"
+    )
+    publish.add_argument("config", help="path to personalize.toml (or .json)")
+    publish.add_argument("--redis", required=True, help="the Redis URL the processes listen on")
+    publish.add_argument("--channel", default=None, help="default personalize:config")
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -39,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         run(sys.stdout, color=sys.stdout.isatty())
         return 0
+    if args.command == "publish":
+        return _publish(args.config, args.redis, args.channel)
     from .config import Config
 
     try:
@@ -47,6 +55,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"invalid config: {error}", file=sys.stderr)
         return 1
     print(f"{args.config}: ok ({len(config.segments)} custom segments)")
+    return 0
+
+
+def _publish(path: str, url: str, channel: str | None) -> int:
+    from pathlib import Path
+
+    from ._exceptions import PersonalizeError
+
+    try:
+        from .config_redis import DEFAULT_CHANNEL, publish_config
+
+        listening = publish_config(url, Path(path), channel=channel or DEFAULT_CHANNEL)
+    except ImportError as error:
+        print(error, file=sys.stderr)  # names the extra to install
+        return 2
+    except ConfigError as error:
+        print(f"invalid config, nothing published: {error}", file=sys.stderr)
+        return 1
+    except PersonalizeError as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    print(f"{path}: published (processes listening: {listening})")
     return 0
 
 

@@ -110,6 +110,24 @@ def test_no_redis_is_a_fault_counted_and_logged_once(caplog):
     assert len([r for r in caplog.records if "failed (unreachable)" in r.getMessage()]) == 1
 
 
+def test_the_publish_command(redis_prefix, tmp_path, capsys):
+    from personalize_sdk.cli import main
+
+    channel = f"{redis_prefix}config"
+    path = tmp_path / "personalize.toml"
+    path.write_text(INVALID, encoding="utf-8")
+    assert main(["publish", str(path), "--redis", REDIS_URL, "--channel", channel]) == 1
+    assert "nothing published" in capsys.readouterr().err
+    with Personalizer(config_redis=REDIS_URL, config_channel=channel) as pz:
+        wait_until(lambda: subscribed(pz))
+        path.write_text(sale(), encoding="utf-8")
+        assert main(["publish", str(path), "--redis", REDIS_URL, "--channel", channel]) == 0
+        assert "published (processes listening: 1)" in capsys.readouterr().out
+        wait_until(lambda: "Flash sale on" in pz.render("v1", HOME), timeout=1.0)
+    assert main(["publish", str(path), "--redis", "redis://127.0.0.1:9/0"]) == 1
+    assert "cannot publish" in capsys.readouterr().err
+
+
 # -- many processes -------------------------------------------------------------------------
 
 
