@@ -122,13 +122,13 @@ class RedisConfigSource(ConfigSource):
         text, format, version = self.redis.hmget(self.channel, "text", "format", "version")
         if text is None or version is None:
             return False  # nothing published yet
-        version = version.decode()
+        version = _str(version)
         if version == self.version:
             return False
         self.version = version
         return self._offer(
             text,
-            format=(format or b"toml").decode(),
+            format=_str(format or "toml"),
             source=f"Redis {self.channel!r} version {version}",
         )
 
@@ -141,6 +141,11 @@ def _await_subscribed(pubsub: Any, timeout: float = 5.0) -> None:
         if message is not None and message["type"] == "subscribe":
             return
     raise redis.TimeoutError("no confirmation of the subscription")
+
+
+def _str(value: str | bytes) -> str:
+    """Text from a reply, whether the client decodes responses or not."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _client(redis_url_or_client: str | redis.Redis) -> redis.Redis:

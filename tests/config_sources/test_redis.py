@@ -39,6 +39,14 @@ def test_a_publish_switches_a_live_personalizer(redis_prefix):
         assert pz.stats()["config.redis.applied"] == 1
 
 
+def test_a_client_that_decodes_responses_works_too(redis_prefix):
+    channel = f"{redis_prefix}config"
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    publish_config(client, sale(), channel=channel)
+    with Personalizer(config_redis=client, config_channel=channel) as pz:
+        wait_until(lambda: "Flash sale on" in pz.render("v1", HOME))
+
+
 def test_an_invalid_config_is_refused_by_the_publisher(redis_prefix, tmp_path):
     channel = f"{redis_prefix}config"
     with pytest.raises(ConfigError, match=r"campaign 'broken'\.kind"):

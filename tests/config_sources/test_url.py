@@ -137,9 +137,9 @@ def test_failures_back_off(server):
     pz, _ = watching(server, interval=0.01, max_backoff=0.16)
     with pz:
         time.sleep(0.6)
-        # without a backoff: about 60 requests; with it 0.01, 0.02, 0.04, 0.08, 0.16, 0.16 ...
-        assert 3 <= len(server.requests) <= 12
-        assert pz.stats()["config.url.faults.http_503"] == len(server.requests)
+    # without a backoff: about 60 requests; with it 0.01, 0.02, 0.04, 0.08, 0.16, 0.16 ...
+    assert 3 <= len(server.requests) <= 12
+    assert pz.stats()["config.url.faults.http_503"] == len(server.requests)
 
 
 def test_a_server_that_is_down_or_too_slow_is_a_network_fault(server, caplog):
