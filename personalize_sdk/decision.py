@@ -13,10 +13,36 @@ from datetime import date, datetime, timezone
 
 from .audience import View
 from .campaign import CONTROL, Campaign
+from .copy import VariedCopy
 from .page import Page
 from .profile import Profile
 
 ANY_PAGE = "*"
+
+
+def _reads_segments(campaign: Campaign) -> bool:
+    audience = campaign.audience
+    if audience.segments_any or audience.segments_all or audience.segments_none:
+        return True
+    if audience.condition is not None:  # a condition may read "segments" (conservative)
+        return True
+    return any(
+        _copy_reads_segments(value) for v in campaign.variants for value in v.content.values()
+    )
+
+
+def _copy_reads_segments(value: object) -> bool:
+    """Copy templates know the names they read; tables and lists may hold copy too."""
+    names = getattr(value, "names", None)
+    if isinstance(names, frozenset):
+        return "segments" in names
+    if isinstance(value, VariedCopy):
+        return any(map(_copy_reads_segments, (value.default, *value.by_category.values())))
+    if isinstance(value, Mapping):
+        return any(map(_copy_reads_segments, value.values()))
+    if isinstance(value, (list, tuple)):
+        return any(map(_copy_reads_segments, value))
+    return False
 
 
 class CampaignIndex:
@@ -42,6 +68,9 @@ class CampaignIndex:
         }
         self.slots: tuple[str, ...] = tuple(sorted(self._slots))
         self.uses_popularity = any(c.kind == "recommendations" for c in self.campaigns)
+        self.reads_segments = any(_reads_segments(c) for c in self.campaigns)
+        """Does any campaign target segments or show them in its copy? If none does, a page
+        needs no segment evaluation at all (the facade then skips it)."""
 
     def candidates(self, slot: str, page_type: str) -> tuple[Campaign, ...]:
         by_page = self._slots.get(slot)

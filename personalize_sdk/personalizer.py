@@ -54,6 +54,9 @@ from .widget_pipeline import WidgetPipeline
 
 logger = logging.getLogger("personalize_sdk")
 
+_NO_SEGMENTS: frozenset[str] = frozenset()
+"""What `widgets` passes when no campaign reads segments: none are evaluated."""
+
 Clock = Callable[[], float]
 
 
@@ -125,7 +128,10 @@ class Personalizer(AsyncTwins):
         """Signs values the browser keeps (the visitor cookie of the integrations)."""
         self._key = key
         self._swap_lock = threading.Lock()
-        self._popularity_feed: PopularityFeed | None = None
+        # A store shared by many processes may share the popularity counters too (RedisStore):
+        # bestsellers then count the whole fleet's orders, not this process's.
+        shared = getattr(self.store, "popularity_feed", None)
+        self._popularity_feed: PopularityFeed | None = shared() if callable(shared) else None
         self._live = self._derive(loaded, 1)
         self.config_sources: tuple[ConfigSource, ...] = (*config_sources, *sources)
         """Where new configs come from (see `apply_config`), each watching in its own thread."""
@@ -368,7 +374,11 @@ class Personalizer(AsyncTwins):
                     f"expected a slot name, got {type(slot).__name__}", field="slot", kind="type"
                 )
             profile, stored, key = self._load(visitor_id, user_id)
-            segments = self._segments_of(live, profile, stored, key)
+            segments = (
+                self._segments_of(live, profile, stored, key)
+                if pipeline.campaigns.reads_segments
+                else _NO_SEGMENTS
+            )
             return pipeline.widgets(profile, segments, page, slot, self.clock())
         except Exception as error:  # noqa: BLE001
             self._failed("widgets", error)
@@ -481,6 +491,9 @@ class Personalizer(AsyncTwins):
             self._closed = True
             for source in self.config_sources:
                 source.stop()
+            feed_close = getattr(self._popularity_feed, "close", None)
+            if callable(feed_close):
+                feed_close()  # pushes the counts not yet shared
             self.store.close()
 
     def __enter__(self) -> Personalizer:

@@ -352,3 +352,27 @@ def test_a_campaign_that_fails_skips_only_itself(clock: Clock) -> None:
     pz.track("v1", "Product Viewed", view("w-1"))
     assert sorted(ids(pz.widgets("v1", HOME))) == ["fallback", "footer"]
     assert pz.stats()["errors.widgets.internal.rv"] == 1
+
+
+def test_segments_are_not_evaluated_when_no_campaign_reads_them(monkeypatch):
+    from personalize_sdk import Page, Personalizer
+    from personalize_sdk.segments import SegmentEvaluator
+
+    calls = []
+    real = SegmentEvaluator.evaluate
+    monkeypatch.setattr(SegmentEvaluator, "evaluate",
+                        lambda self, *a: calls.append(1) or real(self, *a))  # fmt: skip
+    page = Page(type="home", path="/")
+    plain = Personalizer({"campaigns": [{"id": "bar", "kind": "hello_bar", "text": "Hi"}]})
+    assert plain.widgets("v1", page)
+    assert calls == []
+    for reads in (
+        {"audience": {"segments_none": ["repeat_buyer"]}},
+        {"audience": {"condition": {"traits.tier": "gold"}}},
+        {"text": "{{ 'VIP' if 'vip' in segments else 'Hi' }}"},
+        {"text": {"default": "Hi", "watches": "{{ segments | length }}"}},
+    ):
+        campaign = {"id": "bar", "kind": "hello_bar", "text": "Hi", **reads}
+        calls.clear()
+        Personalizer({"campaigns": [campaign]}).widgets("v1", page)
+        assert calls, reads

@@ -106,3 +106,25 @@ def test_redis_away_never_reaches_the_caller(feeds):
     assert feed.counts["faults"] == 1
     assert sum(len(d) for d in feed._pending.values()) <= 4
     assert feed.counts["dropped"] > 0
+
+
+def test_bestsellers_count_the_orders_of_every_process(redis_prefix):
+    from personalize_sdk import Page, Personalizer
+    from personalize_sdk.redis_store import RedisStore
+
+    config = {"campaigns": [{"id": "best", "kind": "recommendations",
+                             "strategy": "category_bestsellers", "limit": 3}]}  # fmt: skip
+    catalog = [{"id": f"w-{n}", "name": f"Watch {n}", "category": "Watches"} for n in range(4)]
+    shops = [
+        Personalizer(config, store=RedisStore(REDIS_URL, prefix=redis_prefix), catalog=catalog)
+        for _ in range(2)
+    ]
+    lines = [{"product_id": "w-3", "category": "Watches", "quantity": 1}]
+    for n in range(3):
+        shops[0].track(f"buyer-{n}", "Order Completed", {"order_id": f"o-{n}", "products": lines})
+    assert shops[0].popularity.sync() and shops[1].popularity.sync()
+    page = Page(type="product", path="/p/w-0", product_id="w-0", category="Watches")
+    html = shops[1].render("someone", page, "recommendations")
+    assert "Watch 3" in html  # ordered in the other process
+    for pz in shops:
+        pz.close()
