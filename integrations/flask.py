@@ -30,9 +30,8 @@ except ImportError as error:  # pragma: no cover - exercised only without Flask 
     ) from error
 
 import logging
-import os
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from markupsafe import Markup
@@ -41,9 +40,10 @@ from personalize_sdk import Page, Personalizer
 from personalize_sdk._exceptions import ConfigError
 
 from ._beacon import RateLimiter, answer_beacon
+from ._framework import UserTraits, build_from_settings, default_user_traits
 from ._handle import RequestPersonalize
 from ._pages import PageResolver
-from ._settings import IntegrationSettings, build
+from ._settings import IntegrationSettings
 from ._static import asset_tags, static_file
 from ._visitor import Visitor, set_cookie_header, visitor_from_cookie
 
@@ -63,19 +63,6 @@ EXTENSION = "personalize"
 SETTING = "app.config['PERSONALIZE']"
 _MAX_HEADER = 2048
 """Paths, URLs and referrers are cut to this many characters before they are tracked."""
-
-UserTraits = Callable[[Any], Mapping[str, Any]]
-
-
-def default_user_traits(user: Any) -> dict[str, str]:
-    """The traits recorded at login: the user's non-empty ``first_name``, ``last_name`` and
-    ``email`` attributes, when the user model has them."""
-    traits: dict[str, str] = {}
-    for name in ("first_name", "last_name", "email"):
-        value = getattr(user, name, None)
-        if isinstance(value, str) and value:
-            traits[name] = value
-    return traits
 
 
 class Personalize:
@@ -153,32 +140,9 @@ class _Runtime:
         if not isinstance(raw, Mapping):
             raise ConfigError(f"expected a dict, got {type(raw).__name__}", source=SETTING)
         options = {**defaults, **raw}
-        user_traits = options.pop("user_traits", default_user_traits)
-        if not callable(user_traits):
-            raise ConfigError(
-                f"expected a callable user -> dict, got {type(user_traits).__name__}",
-                source=SETTING,
-                field="user_traits",
-            )
-        if _wants_secret_key(options, app.config.get("SECRET_KEY")):
-            options["secret"] = app.config["SECRET_KEY"]
-        try:
-            personalizer, settings = build(options)
-        except ConfigError as error:
-            raise ConfigError(
-                error.message, source=error.source or SETTING, field=error.field
-            ) from error
-        except (TypeError, ValueError, OSError) as error:
-            raise ConfigError(str(error), source=SETTING) from error
-        # A warning, not an error: a shop may serve the beacon elsewhere on purpose (a proxy).
-        if personalizer.config.widgets.beacon_url != settings.beacon_path:
-            logger.warning(
-                "[widgets] beacon_url is %r but the beacon is served at %r (prefix %r): the "
-                "widgets' beacons will miss it",
-                personalizer.config.widgets.beacon_url,
-                settings.beacon_path,
-                settings.prefix,
-            )
+        personalizer, settings, user_traits = build_from_settings(
+            options, setting=SETTING, secret_key=app.config.get("SECRET_KEY")
+        )
         return cls(personalizer, settings, user_traits)
 
     # -- the request cycle ------------------------------------------------------------------
@@ -312,16 +276,6 @@ class _Runtime:
         response.headers["ETag"] = found.etag
         response.headers["Cache-Control"] = found.cache_control
         return response.make_conditional(request)  # 304 to a matching If-None-Match
-
-
-def _wants_secret_key(options: Mapping[str, Any], secret_key: object) -> bool:
-    """Sign with the app's SECRET_KEY when nothing else is given (an unset secret would sign
-    for this process only: every restart and every worker would forget the visitors)."""
-    if "secret" in options or "personalizer" in options or os.environ.get("PERSONALIZE_SECRET"):
-        return False
-    if isinstance(secret_key, str):
-        secret_key = secret_key.encode("utf-8")
-    return isinstance(secret_key, bytes) and len(secret_key) >= 16
 
 
 def _is_html_page(response: Response) -> bool:

@@ -9,9 +9,8 @@ same message, so the site never starts half-configured.
 from __future__ import annotations
 
 import logging
-import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +24,14 @@ from personalize_sdk import Personalizer
 from personalize_sdk._exceptions import ConfigError
 
 from .._beacon import RateLimiter
+from .._framework import UserTraits, build_from_settings, default_user_traits
 from .._pages import PageResolver
-from .._settings import IntegrationSettings, build
+from .._settings import IntegrationSettings
 
 logger = logging.getLogger("personalize_sdk.django")
 
 APP_LABEL = "personalize"
 SETTING = "settings.PERSONALIZE"
-
-UserTraits = Callable[[Any], Mapping[str, Any]]
 
 IMPORTABLE_KEYS = frozenset(
     {"personalizer", "catalog", "store", "clock", "page_type", "user_traits"}
@@ -43,17 +41,6 @@ apps are loaded: the objects they name may use the ORM."""
 
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 _FILE_SUFFIXES = frozenset({".json", ".csv", ".toml"})
-
-
-def default_user_traits(user: Any) -> dict[str, str]:
-    """The traits `identify` records at login: the user's non-empty first_name, last_name
-    and email."""
-    traits: dict[str, str] = {}
-    for name in ("first_name", "last_name", "email"):
-        value = getattr(user, name, None)
-        if isinstance(value, str) and value:
-            traits[name] = value
-    return traits
 
 
 @attrs.frozen
@@ -79,31 +66,9 @@ def load_runtime(raw: object, secret_key: str = "") -> Runtime:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"expected a dict, got {type(raw).__name__}", source=SETTING)
     options = {key: _imported(key, value) for key, value in raw.items()}
-    user_traits = options.pop("user_traits", default_user_traits)
-    if not callable(user_traits):
-        raise ConfigError(
-            f"expected a callable user -> dict, got {type(user_traits).__name__}",
-            source=SETTING,
-            field="user_traits",
-        )
-    if _wants_secret_key(options, secret_key):
-        options["secret"] = secret_key
-    try:
-        personalizer, settings = build(options)
-    except ConfigError as error:
-        raise ConfigError(
-            error.message, source=error.source or SETTING, field=error.field
-        ) from error
-    except (TypeError, ValueError, OSError) as error:
-        raise ConfigError(str(error), source=SETTING) from error
-    if personalizer.config.widgets.beacon_url != settings.beacon_path:
-        logger.warning(
-            "[widgets] beacon_url is %r but the beacon is served at %r (prefix %r): the widgets' "
-            "beacons will miss it",
-            personalizer.config.widgets.beacon_url,
-            settings.beacon_path,
-            settings.prefix,
-        )
+    personalizer, settings, user_traits = build_from_settings(
+        options, setting=SETTING, secret_key=secret_key
+    )
     return Runtime(
         personalizer,
         settings,
@@ -122,14 +87,6 @@ def _imported(key: str, value: Any) -> Any:
         return import_string(value)
     except ImportError as error:
         raise ConfigError(f"cannot import {value!r}: {error}", source=SETTING, field=key) from error
-
-
-def _wants_secret_key(options: Mapping[str, Any], secret_key: str) -> bool:
-    """Sign with Django's SECRET_KEY when nothing else is given (an unset secret would sign
-    for this process only: every restart and every worker would forget the visitors)."""
-    if "secret" in options or "personalizer" in options or os.environ.get("PERSONALIZE_SECRET"):
-        return False
-    return isinstance(secret_key, str) and len(secret_key.encode("utf-8")) >= 16
 
 
 class PersonalizeConfig(AppConfig):
