@@ -167,7 +167,7 @@ class RedisStore:
         with self._lock:
             cached = self._links.get(visitor_id)
         if cached is None:
-            cached = self._read_link(visitor_id)
+            cached = self._read_link(visitor_id, with_profile=True)
             if cached is None:
                 return None  # unknown while Redis is away: not cached
             with self._lock:
@@ -241,16 +241,32 @@ class RedisStore:
             self._aredis_loop = loop
         return self._aredis
 
-    def _read_link(self, visitor_id: str) -> str | None:
+    def _read_link(self, visitor_id: str, *, with_profile: bool = False) -> str | None:
+        """The user id the visitor is linked to (`_NO_LINK`: none; None: Redis unreachable).
+        `with_profile`: the visitor's own profile comes in the same round trip and, when the
+        visitor is not linked, into the local cache (where the `load` or `update` that follows
+        a `resolve` finds it)."""
         if not self.breaker.allow():
             return None
         try:
-            user_id = self.redis.get(self.keys.link(visitor_id))
+            if with_profile:
+                pipe = self.redis.pipeline(transaction=False)
+                pipe.get(self.keys.link(visitor_id))
+                pipe.hmget(self.keys.profile(f"v:{visitor_id}"), "d", "v")
+                user_id, (data, version) = pipe.execute()
+            else:
+                user_id = self.redis.get(self.keys.link(visitor_id))
         except _FAULTS as error:
             self._fault("read", error)
             return None
         self.breaker.success()
-        return _NO_LINK if user_id is None else user_id.decode()
+        if user_id is not None:
+            return user_id.decode()
+        if with_profile:
+            entry = _Entry(None if data is None else decode(data), _text(version))
+            with self._lock:
+                self._cache.setdefault(f"v:{visitor_id}", entry)
+        return _NO_LINK
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -423,8 +439,7 @@ class RedisStore:
                     time.sleep(0.05)
                     continue
                 with self._lock:
-                    size = min(self.batch_size, len(self._queue))
-                    batch = [self._queue.popleft() for _ in range(size)]
+                    batch = self._take_batch()
                     self._writing += 1
                 try:
                     self._write(batch)
@@ -444,6 +459,21 @@ class RedisStore:
             with self._idle:
                 self._idle.notify_all()
 
+    def _take_batch(self) -> list[_Op]:
+        """The oldest `batch_size` queued ops and the later queued ops of the same profiles
+        (lock held): a profile's pending ops leave together, so the writer can send the local
+        copy as it is rather than read the profile back and fold the ops in again."""
+        queue = self._queue
+        batch = [queue.popleft() for _ in range(min(self.batch_size, len(queue)))]
+        if queue:
+            keys = {op.key for op in batch}
+            rest = [op for op in queue if op.key not in keys]
+            if len(rest) < len(queue):
+                batch.extend(op for op in queue if op.key in keys)
+                queue.clear()
+                queue.extend(rest)
+        return batch
+
     def _closed_and_down(self) -> bool:
         return self._closed and self.breaker.is_open
 
@@ -454,11 +484,13 @@ class RedisStore:
         for op in batch:
             by_key.setdefault(op.key, []).append(op)
         attempt: dict[str, tuple[str, Profile]] = {}
+        local: dict[str, _Entry] = {}  # the entries whose local copy is the attempt
         with self._lock:
             for key, ops in by_key.items():
                 entry = self._cache.get(key)
                 if entry is not None and entry.version != "?" and _same(entry.pending, ops):
                     attempt[key] = (entry.version, entry.profile)  # type: ignore[assignment]
+                    local[key] = entry
         replay = [key for key in by_key if key not in attempt]
         for _ in range(20):
             if replay:
@@ -467,8 +499,9 @@ class RedisStore:
             replay = []
             for key, result in written.items():
                 if result > 0:
-                    self._committed(key, by_key[key], attempt[key][1], str(result))
+                    self._committed(key, by_key[key], attempt[key], str(result), local.get(key))
                 elif result == 0:
+                    local.pop(key, None)
                     replay.append(key)
                     self._count("conflicts")
                 else:  # the visitor got linked: its events go to the customer now
@@ -509,14 +542,27 @@ class RedisStore:
         self._count("writes", len(attempt))
         return {key: int(result) for key, result in zip(attempt, results, strict=True)}
 
-    def _committed(self, key: str, ops: list[_Op], profile: Profile, version: str) -> None:
+    def _committed(
+        self,
+        key: str,
+        ops: list[_Op],
+        written: tuple[str, Profile],
+        version: str,
+        local: _Entry | None,
+    ) -> None:
+        """`written` (the version it replaced, the profile) is in Redis as `version`; `local`
+        is the entry it was the local copy of (None: replayed)."""
         with self._lock:
             entry = self._cache.get(key)
             if entry is None:
                 return
             del entry.pending[: len(ops)]
             if not entry.pending:
-                entry.profile, entry.version = profile, version
+                entry.profile, entry.version = written[1], version
+            elif entry is local and entry.version == written[0]:
+                # The local copy is what was written with the newer ops folded in (nobody
+                # invalidated it meanwhile): built on the new version, written as is next.
+                entry.version = version
             else:
                 entry.version = "?"  # newer local ops wait for the next batch, replayed
 

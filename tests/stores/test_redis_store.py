@@ -95,6 +95,81 @@ def test_processes_writing_one_shopper_lose_nothing(make, redis_prefix):
     assert counters == {"Page Viewed": 1, "Product Viewed": 800}
 
 
+def _gated(store: RedisStore, method: str) -> tuple[threading.Event, threading.Event]:
+    """Hold the writer in its first call of `method` until the test releases it."""
+    entered, release = threading.Event(), threading.Event()
+    inner = getattr(store, method)
+
+    def held(*args):
+        if not release.is_set():
+            entered.set()
+            assert release.wait(10)
+        return inner(*args)
+
+    setattr(store, method, held)
+    return entered, release
+
+
+def _count_replays(store: RedisStore) -> list[str]:
+    replayed: list[str] = []
+    inner = store._replayed
+
+    def spy(keys, by_key):
+        replayed.extend(keys)
+        return inner(keys, by_key)
+
+    store._replayed = spy
+    return replayed
+
+
+def test_events_queued_behind_a_write_go_out_from_the_local_copy(make):
+    """A shopper's events that wait for the writer are written from the local copy, never
+    read back from Redis and folded in again: a batch takes the later queued events of its
+    profiles too, and a copy with events newer than a write is built on the written version."""
+    store = make(batch_size=1)
+    replayed = _count_replays(store)
+    pz = Personalizer(store=store, strict=True)
+    entered, release = _gated(store, "_write")
+    pz.track("x", "Page Viewed")  # the writer takes it and waits
+    assert entered.wait(10)
+    for shopper in ("a", "b", "a", "b", "a"):  # queued behind it, more than a batch
+        pz.track(shopper, "Product Viewed", view("sku-1"))
+    release.set()
+    assert store.flush()
+    entered, release = _gated(store, "_cas_all")
+    pz.track("a", "Page Viewed")  # its write waits after reading the local copy
+    assert entered.wait(10)
+    pz.track("a", "Product Viewed", view("sku-2"))  # newer than the write in flight
+    release.set()
+    assert store.flush()
+    assert replayed == []
+    assert store.stats().get("conflicts", 0) == 0
+    fresh = make()
+    assert fresh.load("v:a").counters == {"Product Viewed": 4, "Page Viewed": 1}
+    assert fresh.load("v:b").counters == {"Product Viewed": 2}
+    assert pz.profile("a") == fresh.load("v:a")
+
+
+def test_an_unknown_visitor_is_read_in_one_round_trip(make):
+    Personalizer(store=make(), strict=True).track("v1", "Page Viewed")
+    Personalizer(store=make(), strict=True).identify("v2", user_id="u-2")
+    store = make()
+    store.flush()
+    calls = []
+    inner = store.redis.execute_command
+
+    def counted(*args, **options):
+        calls.append(args[0])
+        return inner(*args, **options)
+
+    store.redis.execute_command = counted
+    pz = Personalizer(store=store, strict=True)
+    assert pz.profile("v1").counters == {"Page Viewed": 1}
+    assert calls == []  # link and profile came in one pipeline
+    assert pz.profile("v2").user_id == "u-2"
+    assert calls == ["HMGET"]  # linked: the customer's profile is a second read
+
+
 def test_a_forked_child_has_its_own_queue_cache_and_threads(make):
     store = make()
     pz = Personalizer(store=store, strict=True)
