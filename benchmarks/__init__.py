@@ -6,5 +6,8 @@ See README.md for what each one measures and how.
 
 from __future__ import annotations
 
-BENCHMARKS: tuple[str, ...] = ("track", "segments", "memory", "widgets", "http")
+BENCHMARKS: tuple[str, ...] = ("track", "segments", "memory", "widgets", "http", "redis")
 """Benchmark module names, in the order `python -m benchmarks` runs them."""
+
+MODULES: dict[str, str] = {"redis": "redis_store"}
+"""Benchmarks whose module is not named after them (`redis.py` would shadow redis-py in tools)."""

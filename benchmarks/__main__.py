@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from . import BENCHMARKS
+from . import BENCHMARKS, MODULES
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     started = time.perf_counter()
     for name in names:
-        module = importlib.import_module(f"{__package__}.{name}")
+        module = importlib.import_module(f"{__package__}.{MODULES.get(name, name)}")
         module.run(quick=args.quick)
     print(f"\ndone in {time.perf_counter() - started:.0f} s")
     return 0
