@@ -131,7 +131,9 @@ class Personalizer(AsyncTwins):
         # A store shared by many processes may share the popularity counters too (RedisStore):
         # bestsellers then count the whole fleet's orders, not this process's.
         shared = getattr(self.store, "popularity_feed", None)
-        self._popularity_feed: PopularityFeed | None = shared() if callable(shared) else None
+        self._popularity_feed: PopularityFeed | None = (
+            shared(self.clock) if callable(shared) else None
+        )
         self._live = self._derive(loaded, 1)
         self.config_sources: tuple[ConfigSource, ...] = (*config_sources, *sources)
         """Where new configs come from (see `apply_config`), each watching in its own thread."""

@@ -150,6 +150,8 @@ class RedisStore:
         self._wake = threading.Event()
         self._idle = threading.Condition(self._lock)
         self._writing = 0
+        self._in_flight = 0
+        """Ops the writer has taken from the queue and not yet written (or put back)."""
         self._closed = False
         self._writer: threading.Thread | None = None
         self._listener: threading.Thread | None = None
@@ -292,7 +294,7 @@ class RedisStore:
 
     def _trim(self) -> None:
         """Keep the queue within `max_pending`, the oldest leaving first (lock held)."""
-        while len(self._queue) > self.max_pending:
+        while self._queue and len(self._queue) + self._in_flight > self.max_pending:
             dropped = self._queue.popleft()
             self._count("dropped")
             owner = self._cache.get(dropped.key)
@@ -396,25 +398,28 @@ class RedisStore:
         self.flush(timeout)
         self._closed = True
         self._wake.set()
+        listener = self._listener
+        if listener is not None and listener is not threading.current_thread():
+            listener.join(1.0)  # it checks `_closed` at least every 0.5 s
         try:
             self.redis.close()
         except Exception:
             logger.debug("closing the Redis client failed", exc_info=True)
 
-    def popularity_feed(self) -> Any:
+    def popularity_feed(self, clock: Callable[[], float] = time.time) -> Any:
         """Shop-wide popularity counters shared through this Redis (`RedisPopularityFeed`),
         on a client of their own: their syncs are background reads far larger than a
         profile's, so they get a longer timeout than the request path's 50 ms."""
         from .redis_popularity import RedisPopularityFeed
 
         client = redis.Redis.from_url(self.url, socket_timeout=2.0, socket_connect_timeout=0.5)
-        return RedisPopularityFeed(client, prefix=self.keys.prefix)
+        return RedisPopularityFeed(client, prefix=self.keys.prefix, clock=clock)
 
     def stats(self) -> dict[str, int]:
         with self._lock:
             return {
                 **self.counts,
-                "pending": len(self._queue),
+                "pending": len(self._queue) + self._in_flight,
                 "breaker_opened": self.breaker.opened,
             }
 
@@ -441,12 +446,14 @@ class RedisStore:
                 with self._lock:
                     batch = self._take_batch()
                     self._writing += 1
+                    self._in_flight = len(batch)
                 try:
                     self._write(batch)
                     self.breaker.success()
                 except _FAULTS as error:
                     with self._lock:
                         self._queue.extendleft(reversed(batch))
+                        self._in_flight = 0  # back in the queue: counted there
                         self._trim()
                     self._fault("write", error)
                 except Exception:
@@ -455,6 +462,7 @@ class RedisStore:
                 finally:
                     with self._idle:
                         self._writing -= 1
+                        self._in_flight = 0
                         self._idle.notify_all()
             with self._idle:
                 self._idle.notify_all()
