@@ -34,6 +34,7 @@ except ImportError as error:  # pragma: no cover - exercised with starlette hidd
     ) from error
 
 import logging
+import re
 import threading
 from typing import Any
 
@@ -71,6 +72,7 @@ __all__ = [
 
 logger = logging.getLogger("personalize_sdk.starlette")
 
+_HOST = re.compile(r"^(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
 _MAX_TEXT = 2048
 """Paths, URLs and referrers are cut to this many characters before they are tracked."""
 
@@ -211,13 +213,21 @@ class PersonalizeMiddleware:
 
 
 def _url(scope: Scope, host: str | None) -> str:
-    """The request's URL, as Starlette's `URL(scope=...)` spells it."""
+    """The request's URL, as Starlette's `URL(scope=...)` spells it: the Host header when it
+    is a valid host, else the server's address."""
     scheme = scope.get("scheme", "http")
-    if not host:
+    if not host or not _HOST.match(host):
         server = scope.get("server")
-        host = f"{server[0]}:{server[1]}" if server else ""
+        if server is None:
+            host = ""
+        else:
+            name, port = server
+            name = f"[{name}]" if ":" in name and not name.startswith("[") else name
+            default = 443 if scheme in ("https", "wss") else 80
+            host = name if port == default else f"{name}:{port}"
+    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
     query = scope.get("query_string", b"")
-    url = f"{scheme}://{host}{scope.get('root_path', '')}{scope['path']}"
+    url = f"{scheme}://{host}{path}"
     return f"{url}?{query.decode('latin-1')}" if query else url
 
 

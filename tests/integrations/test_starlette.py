@@ -622,3 +622,19 @@ def test_fastapi_through_the_same_middleware(pz: Personalizer, tracked: Tracked)
     assert 'data-pz-campaign="welcome-bar"' in html and "fastapi" in html
     assert page_views(tracked)[0][0] == visitor
     assert pz.profile(visitor).recently_viewed == ("sku-9",)
+
+
+@pytest.mark.parametrize(
+    ("host", "path", "query"),
+    [("shop.example:8000", "/p/a?b#c", b"x=1"), ("evil host<script>", "/", b""),
+     (None, "/c/x\\y", b""), ("[::1]:8080", "/", b"q=%20")],
+)  # fmt: skip
+def test_the_tracked_url_is_spelled_as_starlette_spells_it(host, path, query):
+    from starlette.datastructures import URL
+
+    from personalize_sdk.integrations.starlette import _url
+
+    headers = [(b"host", host.encode())] if host else []
+    scope = {"type": "http", "scheme": "http", "server": ("127.0.0.1", 8000), "path": path,
+             "root_path": "/shop", "query_string": query, "headers": headers}  # fmt: skip
+    assert _url(scope, host) == str(URL(scope=scope))
