@@ -104,6 +104,14 @@ def _setting(name: str, value: object, minimum: int) -> int:
     return value
 
 
+class CountedOrder(NamedTuple):
+    """What `record_order` counted: (id, category key, brand key, units) per product, and the
+    co-purchased pairs."""
+
+    lines: tuple[tuple[str, str | None, str | None, int], ...]
+    pairs: tuple[tuple[str, str], ...]
+
+
 class PopularityCounters:
     """Rolling counts of views, adds and orders per product, category and brand, and
     co-purchases, with bounded memory. See the module docstring for the rules."""
@@ -159,12 +167,14 @@ class PopularityCounters:
 
     def record_view(
         self, product_id: str, category: str | None, brand: str | None, now: float
-    ) -> None:
-        """A product page was viewed."""
+    ) -> bool:
+        """A product page was viewed. Whether it was counted (not past retention)."""
         product_id = check_id(product_id, "product_id")
         day = self._open_day(_day(now))
-        if day is not None:
-            self._count(product_id, facet_key(category), facet_key(brand), day, _VIEWS, 1)
+        if day is None:
+            return False
+        self._count(product_id, facet_key(category), facet_key(brand), day, _VIEWS, 1)
+        return True
 
     def record_add(
         self,
@@ -173,20 +183,24 @@ class PopularityCounters:
         brand: str | None,
         quantity: int,
         now: float,
-    ) -> None:
-        """`quantity` units were added to a cart (0 counts nothing)."""
+    ) -> int:
+        """`quantity` units were added to a cart (0 counts nothing). The units counted (capped
+        at `max_quantity`; 0 past retention)."""
         product_id = check_id(product_id, "product_id")
         quantity = min(_quantity(quantity, "quantity"), self.max_quantity)
         day = self._open_day(_day(now))
-        if day is not None and quantity:
-            self._count(product_id, facet_key(category), facet_key(brand), day, _ADDS, quantity)
+        if day is None or not quantity:
+            return 0
+        self._count(product_id, facet_key(category), facet_key(brand), day, _ADDS, quantity)
+        return quantity
 
-    def record_order(self, items: Sequence[OrderLine], now: float) -> None:
+    def record_order(self, items: Sequence[OrderLine], now: float) -> CountedOrder:
         """An order of `items` (product id, category, brand, quantity) was placed.
 
         Each product counts its units (lines of one product merged, at most `max_quantity`);
         every pair of distinct products among the first `max_order_products` is co-purchased
-        once. The whole order is validated before anything is counted.
+        once. The whole order is validated before anything is counted. Returns what was
+        counted: the lines (id, category key, brand key, units) and the pairs.
         """
         if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
             raise InvalidEvent(f"expected a list, got {type(items).__name__}", field="items")
@@ -206,15 +220,18 @@ class PopularityCounters:
                 line[2] += quantity
         day = self._open_day(_day(now))
         if day is None:
-            return
-        bought = [pid for pid, line in lines.items() if line[2] > 0]
-        for pid in bought:
-            category, brand, quantity = lines[pid]
-            self._count(pid, category, brand, day, _ORDERS, min(quantity, self.max_quantity))
-        paired = bought[: self.max_order_products]
-        for position, first in enumerate(paired):
-            for second in paired[position + 1 :]:
-                self._add_pair(day, first, second, 1)
+            return CountedOrder((), ())
+        counted = []
+        for pid, (category, brand, quantity) in lines.items():
+            if quantity > 0:
+                units = min(quantity, self.max_quantity)
+                self._count(pid, category, brand, day, _ORDERS, units)
+                counted.append((pid, category, brand, units))
+        paired = [line[0] for line in counted[: self.max_order_products]]
+        pairs = [(a, b) for i, a in enumerate(paired) for b in paired[i + 1 :]]
+        for first, second in pairs:
+            self._add_pair(day, first, second, 1)
+        return CountedOrder(tuple(counted), tuple(pairs))
 
     def add_counts(
         self,

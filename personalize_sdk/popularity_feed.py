@@ -11,9 +11,13 @@ from typing import Any
 
 from . import events as ev
 from .events import Event
-from .popularity import PopularityCounters, Ranked
+from .popularity import CountedOrder, PopularityCounters, Ranked
 
 COUNTED_EVENTS = frozenset({ev.PRODUCT_VIEWED, ev.PRODUCT_ADDED, ev.ORDER_COMPLETED})
+
+Counted = CountedOrder | tuple[str, str, str | None, str | None, int] | None
+"""What one event counted: an order's lines and pairs, or (metric, product id, category,
+brand, amount) for a view or an add, or None for nothing."""
 
 
 class PopularityFeed:
@@ -30,28 +34,28 @@ class PopularityFeed:
         with self._lock:
             self._record(event)
 
-    def _record(self, event: Event) -> None:
-        """`record` with the lock held (a subclass adds to it under the same lock)."""
+    def _record(self, event: Event) -> Counted:
+        """`record` with the lock held; what was counted, for a subclass that shares it."""
         props = event.properties
         ts = event.timestamp
         counters = self.counters
         if event.name == ev.ORDER_COMPLETED:
             items = _order_lines(props.get("products"))
-            if items:
-                counters.record_order(items, ts)
-            return
+            return counters.record_order(items, ts) if items else None
         product_id = _product_id(props)
         if product_id is None:
-            return
+            return None
         category, brand = _text(props.get("category")), _text(props.get("brand"))
         if event.name == ev.PRODUCT_VIEWED:
-            counters.record_view(product_id, category, brand, ts)
-        else:
-            quantity = props.get("quantity")
-            if quantity is None:
-                quantity = 1
-            if quantity > 0:
-                counters.record_add(product_id, category, brand, quantity, ts)
+            counted = counters.record_view(product_id, category, brand, ts)
+            return ("views", product_id, category, brand, 1) if counted else None
+        quantity = props.get("quantity")
+        if quantity is None:
+            quantity = 1
+        if quantity <= 0:
+            return None
+        units = counters.record_add(product_id, category, brand, quantity, ts)
+        return ("adds", product_id, category, brand, units) if units else None
 
     def top_products(self, now: float, **query: Any) -> tuple[Ranked, ...]:
         with self._lock:

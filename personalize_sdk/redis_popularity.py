@@ -32,12 +32,11 @@ from typing import Any
 
 import redis
 
-from . import events as ev
 from .catalog import facet_key
 from .circuit_breaker import CircuitBreaker
 from .events import Event
-from .popularity import DAY_SECONDS, PopularityCounters
-from .popularity_feed import COUNTED_EVENTS, PopularityFeed, _order_lines, _product_id, _text
+from .popularity import DAY_SECONDS, CountedOrder, PopularityCounters
+from .popularity_feed import COUNTED_EVENTS, Counted, PopularityFeed
 
 logger = logging.getLogger("personalize_sdk.redis")
 
@@ -91,11 +90,13 @@ class RedisPopularityFeed(PopularityFeed):
             return
         self._started()
         with self._lock:
-            self._record(event)  # validates and counts locally; raises on what it refuses
+            counted = self._record(event)  # validates and counts; raises on what it refuses
+            if counted is None:
+                return
             delta = self._pending.get(day := int(event.timestamp // DAY_SECONDS))
             if delta is None:
                 delta = self._pending[day] = _DayDelta()
-            delta.add(event, self.counters.max_quantity, self.counters.max_order_products)
+            delta.add(counted)  # exactly what the local counters took, caps included
             self._trim()
 
     def _trim(self) -> None:
@@ -230,35 +231,17 @@ class _DayDelta:
     def __len__(self) -> int:
         return len(self.counts) + len(self.facets) + len(self.pairs)
 
-    def add(self, event: Event, max_quantity: int, max_order_products: int) -> None:
-        """What `PopularityCounters` counted for `event`, as Redis hash increments."""
-        props = event.properties
-        if event.name == ev.ORDER_COMPLETED:
-            lines: dict[str, list[Any]] = {}
-            for pid, category, brand, quantity in _order_lines(props.get("products")):
-                line = lines.setdefault(pid, [category, brand, 0])
-                line[2] += quantity
-            bought = [pid for pid, line in lines.items() if line[2] > 0]
-            for pid in bought:
-                category, brand, quantity = lines[pid]
-                self._count("o", pid, min(quantity, max_quantity), category, brand)
-            paired = bought[:max_order_products]
-            for i, first in enumerate(paired):
-                for second in paired[i + 1 :]:
-                    a, b = sorted((first, second))
-                    self.pairs[f"{a}{_SEP}{b}"] += 1
-            return
-        pid = _product_id(props)
-        if pid is None:
-            return
-        category, brand = _text(props.get("category")), _text(props.get("brand"))
-        if event.name == ev.PRODUCT_VIEWED:
-            self._count("v", pid, 1, category, brand)
-            return
-        quantity = props.get("quantity")
-        quantity = 1 if quantity is None else quantity
-        if quantity > 0:
-            self._count("a", pid, min(quantity, max_quantity), category, brand)
+    def add(self, counted: Counted) -> None:
+        """What the local counters counted for one event, as Redis hash increments."""
+        if isinstance(counted, CountedOrder):
+            for pid, category, brand, units in counted.lines:
+                self._count("o", pid, units, category, brand)
+            for first, second in counted.pairs:
+                a, b = sorted((first, second))
+                self.pairs[f"{a}{_SEP}{b}"] += 1
+        elif counted is not None:
+            metric, pid, category, brand, amount = counted
+            self._count(_FIELD[metric], pid, amount, category, brand)
 
     def _count(self, field: str, pid: str, amount: int, category: Any, brand: Any) -> None:
         self.counts[f"{field}{_SEP}{pid}"] += amount
@@ -285,6 +268,7 @@ class _DayDelta:
 
 
 _METRIC = {"v": "views", "a": "adds", "o": "orders"}
+_FIELD = {metric: field for field, metric in _METRIC.items()}
 
 
 def _facets(raw: str | bytes | None) -> tuple[str | None, str | None]:
