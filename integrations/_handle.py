@@ -76,36 +76,46 @@ class RequestPersonalize:
         return self.pz.profile(self.visitor_id, user_id=self.user_id)
 
     def widgets(self, slot: str | None = None, page: Page | None = None) -> list[Widget]:
-        if page is not None and page != self._page:
+        if self._other(page):
             return self.pz.widgets(self.visitor_id, page, slot, user_id=self.user_id)
         if self._widgets is None:
             self._decide(self.pz.widgets(self.visitor_id, self._page, user_id=self.user_id))
-        assert self._widgets is not None
-        return list(self._widgets) if slot is None else [w for w in self._widgets if w.slot == slot]
+        return self._of_slot(slot)
 
     def render(self, slot: str = "top", page: Page | None = None) -> Markup:
         """The slot's HTML as `Markup`: template engines insert it as is."""
-        if page is not None and page != self._page:
+        if self._other(page):
             return Markup(self.pz.render(self.visitor_id, page, slot, user_id=self.user_id))
         if self._slots is None:
             self._decide(self.pz.widgets(self.visitor_id, self._page, user_id=self.user_id))
-        assert self._slots is not None
-        return self._slots.get(slot, _NOTHING) if type(slot) is str else _NOTHING
+        return self._html_of(slot)
 
     async def awidgets(self, slot: str | None = None, page: Page | None = None) -> list[Widget]:
-        if self._widgets is None and (page is None or page == self._page):
+        if self._other(page):
+            return await self.pz.awidgets(self.visitor_id, page, slot, user_id=self.user_id)
+        if self._widgets is None:
             self._decide(await self.pz.awidgets(self.visitor_id, self._page, user_id=self.user_id))
-        return self.widgets(slot, page) if page is None or page == self._page else (
-            await self.pz.awidgets(self.visitor_id, page, slot, user_id=self.user_id)
-        )  # fmt: skip
+        return self._of_slot(slot)
 
     async def arender(self, slot: str = "top", page: Page | None = None) -> Markup:
-        if page is not None and page != self._page:
+        if self._other(page):
             html = await self.pz.arender(self.visitor_id, page, slot, user_id=self.user_id)
             return Markup(html)
         if self._slots is None:
             self._decide(await self.pz.awidgets(self.visitor_id, self._page, user_id=self.user_id))
-        return self.render(slot)
+        return self._html_of(slot)
+
+    def _other(self, page: Page | None) -> bool:
+        """A page other than the request's: decided on its own, not remembered."""
+        return page is not None and page != self._page
+
+    def _of_slot(self, slot: str | None) -> list[Widget]:
+        assert self._widgets is not None
+        return list(self._widgets) if slot is None else [w for w in self._widgets if w.slot == slot]
+
+    def _html_of(self, slot: str) -> Markup:
+        assert self._slots is not None
+        return self._slots.get(slot, _NOTHING) if type(slot) is str else _NOTHING
 
     def _decide(self, widgets: list[Widget]) -> None:
         slots: dict[str, list[str]] = {}

@@ -165,3 +165,29 @@ def test_static_files() -> None:
     assert script.etag.startswith('"') and static_file("personalize.js") is script
     assert static_file("personalize.css").content_type.startswith("text/css")  # type: ignore[union-attr]
     assert static_file("../../etc/passwd") is None and static_file("") is None
+
+
+def test_a_request_decides_its_slots_once_and_afresh_after_it_tracks():
+    config = {"campaigns": [
+        {"id": "bar", "kind": "hello_bar", "text": "Hi"},
+        {"id": "seen", "kind": "recently_viewed", "title": "Seen"},
+    ]}  # fmt: skip
+    pz = Personalizer(config, strict=True)
+    decisions = []
+    real = pz.widgets
+    pz.widgets = lambda *a, **k: decisions.append(a) or real(*a, **k)  # type: ignore[method-assign]
+    handle = RequestPersonalize(pz, "v-1", Page(type="home", path="/"))
+    assert "pz-hello-bar" in handle.render("top")
+    assert handle.render("recently_viewed") == ""
+    assert handle.render("nowhere") == ""
+    assert len(decisions) == 1  # three slots, one decision
+    handle.track("Product Viewed", {"product_id": "sku-1"})
+    handle.track("Product Viewed", {"product_id": "sku-2"})
+    assert "sku-1" in handle.render("recently_viewed")  # decided afresh after tracking
+    assert len(decisions) == 2
+    handle.page = Page(type="product", path="/p/sku-2", product_id="sku-2")
+    assert "sku-2" not in handle.render("recently_viewed")  # a new page, a new decision
+    other = Page(type="cart", path="/cart")
+    assert {w.kind for w in handle.widgets(page=other)} == {"recently_viewed", "hello_bar"}
+    assert handle.render("top") == handle.render("top")  # the request's page: remembered
+    assert len(decisions) == 4  # the other page is decided on its own, not remembered
