@@ -28,7 +28,9 @@ import attrs
 
 from ._exceptions import ConfigError
 from .campaign import Campaign
+from .collector_config import CollectorSettings
 from .conditions import compile_condition
+from .delivery_config import DeliverySettings, ForwarderSpec, load_forwarders
 from .segments import BUILTIN_RULES
 
 if sys.version_info >= (3, 11):
@@ -154,6 +156,11 @@ class Config:
     segments: tuple[SegmentDefinition, ...] = ()
     campaigns: tuple[Campaign, ...] = ()
     widgets: WidgetSettings = WidgetSettings()
+    store: str | None = None
+    """The store URL (`store = "redis://..."` at the top of the file; None: in memory)."""
+    forwarders: tuple[ForwarderSpec, ...] = ()
+    delivery: DeliverySettings = attrs.field(factory=DeliverySettings)
+    collector: CollectorSettings = attrs.field(factory=CollectorSettings)
     source: str = "<defaults>"
 
     @classmethod
@@ -197,16 +204,29 @@ class Config:
             )
         settings = _load_settings(data.get("settings", {}), source)
         segments = _load_segments(data.get("segments", []), source)
+        store = data.get("store")
+        if store is not None and (not isinstance(store, str) or "://" not in store):
+            raise ConfigError(
+                f"expected a store URL (memory://, sqlite:///path, redis://...), got {store!r}",
+                source=source,
+                field="store",
+            )
         return cls(
             settings=settings,
             segments=segments,
             campaigns=_load_campaigns(data.get("campaigns", []), source),
             widgets=WidgetSettings.from_dict(data.get("widgets", {}), source),
+            store=store,
+            forwarders=load_forwarders(data.get("forwarders", []), source),
+            delivery=DeliverySettings.from_dict(data.get("delivery", {}), source),
+            collector=CollectorSettings.from_dict(data.get("collector", {}), source),
             source=source,
         )
 
 
-_SECTIONS = frozenset({"settings", "segments", "campaigns", "widgets"})
+_SECTIONS = frozenset(
+    {"settings", "segments", "campaigns", "widgets", "store", "forwarders", "delivery", "collector"}
+)
 _SETTING_NAMES = frozenset(field.name for field in attrs.fields(Settings) if field.init)
 
 

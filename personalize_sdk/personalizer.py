@@ -36,6 +36,7 @@ from .config_file import FileConfigSource
 from .config_source import DEFAULT_CHANNEL, ConfigSource
 from .copy import CopyError
 from .coupons import CouponBook
+from .delivery_config import DeliverySettings
 from .events import Event
 from .identity import MAX_TRAITS, merge, with_traits
 from .intent import IntentExplanation, explain_intent
@@ -45,6 +46,7 @@ from .popularity_feed import PopularityFeed
 from .profile import Profile, profile_key
 from .reducer import reduce
 from .segment_cache import SegmentCache
+from .segment_message import Identified
 from .segments import SegmentEvaluator, affinity_scores
 from .signing import Signer, derive, resolve_secret
 from .store import Store
@@ -105,11 +107,15 @@ class Personalizer(AsyncTwins):
         config_redis: Any = None,
         config_channel: str = DEFAULT_CHANNEL,
         config_sources: Sequence[ConfigSource] = (),
+        forwarders: Sequence[Any] = (),
+        delivery: DeliverySettings | None = None,
     ) -> None:
         # Made before the config is read, so the file watcher misses no change made meanwhile.
         sources = _config_sources(config, watch, config_url, config_redis, config_channel)
         loaded = load_config(config)
         settings = loaded.settings
+        if store is None and loaded.store is not None:
+            store = loaded.store
         if isinstance(store, str):
             store = open_store(store)
         self.store: Store = (
@@ -135,6 +141,9 @@ class Personalizer(AsyncTwins):
             shared(self.clock) if callable(shared) else None
         )
         self._live = self._derive(loaded, 1)
+        self._outbox = _outbox(loaded, forwarders, delivery)
+        self._forward = None if self._outbox is None else self._outbox.put
+        """Queues an accepted event for the forwarders: one deque append, no I/O."""
         self.config_sources: tuple[ConfigSource, ...] = (*config_sources, *sources)
         """Where new configs come from (see `apply_config`), each watching in its own thread."""
         for source in self.config_sources:
@@ -249,6 +258,8 @@ class Personalizer(AsyncTwins):
                 self.limits,
                 user_id,
             )
+            if self._forward is not None:  # forwarded even if the store is down right now
+                self._forward(accepted)
             live = self._live  # read once: one config for the whole call
             self.store.update(visitor_id, user_id, _fold, accepted, live.settings)
             if accepted.name in live.counted_events:
@@ -301,6 +312,8 @@ class Personalizer(AsyncTwins):
             self._failed("identify", error)
             return None
         self._stats.count("identifies")
+        if self._forward is not None:
+            self._forward(Identified(visitor_id, user_id, traits, self.clock(), new_message_id()))
         return profile
 
     # -- reading ------------------------------------------------------------------------------
@@ -481,10 +494,25 @@ class Personalizer(AsyncTwins):
             for name, value in source.stats().items():
                 key = f"config.{source.kind}.{name}"
                 counts[key] = counts.get(key, 0) + value
+        for name, delivery in self.delivery_stats().items():
+            for counter in ("queued", "sent", "retried", "spilled"):
+                counts[f"forward.{name}.{counter}"] = delivery[counter]
+            for reason, value in delivery["dropped"].items():
+                counts[f"forward.{name}.dropped.{reason}"] = value
         return counts
 
-    def flush(self) -> None:
+    def delivery_stats(self) -> dict[str, dict[str, Any]]:
+        """Per forwarder: `queued` (in memory and on disk), `sent`, `retried`, `spilled` (to
+        the disk buffer), `dropped` by reason, `circuit_open` and `last_error` (the message of
+        the latest failure, or None)."""
+        return {} if self._outbox is None else self._outbox.stats()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Write pending profile updates, then wait at most `timeout` seconds (default: the
+        config's `delivery.drain_timeout`, 5 s) for the forwarders to deliver what is queued.
+        True when nothing is left; never waits without a bound."""
         self.store.flush()
+        return True if self._outbox is None else self._outbox.flush(timeout)
 
     def close(self) -> None:
         """Stop the config sources and release the store. Later calls are refused (counted, or
@@ -496,6 +524,8 @@ class Personalizer(AsyncTwins):
             feed_close = getattr(self._popularity_feed, "close", None)
             if callable(feed_close):
                 feed_close()  # pushes the counts not yet shared
+            if self._outbox is not None:
+                self._outbox.close()  # within the drain timeout; the rest waits on disk
             self.store.close()
 
     def __enter__(self) -> Personalizer:
@@ -609,6 +639,17 @@ def _config_sources(
 
         sources.append(RedisConfigSource(redis, channel=channel))
     return sources
+
+
+def _outbox(config: Config, forwarders: Sequence[Any], delivery: DeliverySettings | None) -> Any:
+    """The delivery pipeline for the config's forwarders and those passed in, or None."""
+    if not forwarders and not config.forwarders:
+        return None
+    from .delivery import Outbox  # loads httpx and asyncio only for shops that forward
+    from .forwarders import build_forwarder
+
+    built = [build_forwarder(spec) for spec in config.forwarders]
+    return Outbox([*built, *forwarders], delivery or config.delivery)
 
 
 def _new_profile(visitor_id: str | None, user_id: str | None) -> Profile:

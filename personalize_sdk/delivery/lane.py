@@ -1,0 +1,222 @@
+"""`Lane`: one forwarder's queue and sender, inside the delivery thread's event loop.
+
+Encoded events wait in memory up to the memory bound, then in the forwarder's `Spool`; once
+anything is spooled, newer events go to the spool too, so delivery stays first in first out
+(memory first, it holds the older ones). A batch goes out when it is full by count or bytes,
+when its oldest event has waited `interval`, or at once while a flush is asked for. A failed
+batch is retried (backoff with full jitter, Retry-After honoured) behind a circuit breaker; a
+batch the destination refuses as malformed is split in halves until the poison event is found
+and dropped alone. Each lane runs as its own task, so a slow destination delays nobody else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+from ..circuit_breaker import CircuitBreaker
+from ..forwarders import DeliveryFailed, Forwarder
+from .backoff import retry_delay
+from .spool import Spool
+
+logger = logging.getLogger("personalize_sdk.delivery")
+
+COUNTERS = ("sent", "retried", "spilled", "batches")
+
+
+class Lane:
+    def __init__(self, forwarder: Forwarder, memory_bytes: int, spool: Spool) -> None:
+        self.forwarder = forwarder
+        self.memory_bytes = memory_bytes
+        self.spool = spool
+        self.memory: deque[bytes] = deque()
+        self.in_memory = 0
+        """Bytes of the events in `memory`."""
+        self.oldest = 0.0
+        """When the oldest event in memory arrived (monotonic), for the batch interval."""
+        self.inflight: list[bytes] = []
+        self.inflight_from_spool = False
+        self.flushing = 0
+        self.sent = 0
+        self.retried = 0
+        self.spilled = 0
+        self.batches = 0
+        self.dropped: dict[str, int] = {}
+        self.last_error: str | None = None
+        self.breaker = CircuitBreaker(failures=5, cool_down=1.0, max_cool_down=30.0)
+        self.wake = asyncio.Event()
+
+    @property
+    def name(self) -> str:
+        return self.forwarder.name
+
+    @property
+    def queued(self) -> int:
+        return (
+            len(self.memory)
+            + len(self.spool)
+            + (0 if self.inflight_from_spool else len(self.inflight))
+        )
+
+    @property
+    def idle(self) -> bool:
+        return not self.memory and not self.inflight and not len(self.spool)
+
+    def drop(self, reason: str, count: int = 1) -> None:
+        self.dropped[reason] = self.dropped.get(reason, 0) + count
+
+    # -- intake (called by the dispatcher, in the loop thread) --------------------------------
+
+    def offer(self, item: bytes) -> None:
+        if len(item) > self.forwarder.max_event_bytes:
+            self.drop("too_large")
+            return
+        if len(self.spool) or self.in_memory + len(item) > self.memory_bytes:
+            self.spill(item)
+            return
+        if not self.memory:
+            self.oldest = time.monotonic()
+        self.memory.append(item)
+        self.in_memory += len(item)
+
+    def spill(self, item: bytes) -> None:
+        try:
+            lost = self.spool.append(item)
+        except OSError as error:
+            self.drop("disk_error")
+            self._error(f"cannot spool to {self.spool.folder}: {error}")
+            return
+        self.spilled += 1
+        if lost:
+            self.drop("disk_full", lost)
+
+    def spill_all(self) -> None:
+        """At shutdown: everything still in memory, the batch in flight first, to the spool."""
+        if self.inflight and not self.inflight_from_spool:
+            self.memory.extendleft(reversed(self.inflight))
+        self.inflight = []
+        while self.memory:
+            self.spill(self.memory.popleft())
+        self.in_memory = 0
+        self.spool.sync()
+
+    # -- sending ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        while True:
+            batch = self._take()
+            if batch is None:
+                self.wake.clear()
+                await self._wait()
+                continue
+            self.inflight = batch
+            await self._deliver(batch)
+            if self.inflight_from_spool:
+                self.spool.commit()
+            self.inflight = []
+            self.inflight_from_spool = False
+            self.batches += 1
+
+    def _take(self) -> list[bytes] | None:
+        forwarder = self.forwarder
+        size, limit = forwarder.batch_size, forwarder.batch_bytes
+        memory = self.memory
+        if memory:
+            due = (
+                self.flushing
+                or len(self.spool)  # behind already: no point waiting for a full batch
+                or len(memory) >= size
+                or self.in_memory >= limit
+                or time.monotonic() - self.oldest >= forwarder.interval
+            )
+            if not due:
+                return None
+            batch: list[bytes] = []
+            taken = 0
+            while memory and len(batch) < size and (not batch or taken + len(memory[0]) <= limit):
+                item = memory.popleft()
+                taken += len(item)
+                batch.append(item)
+            self.in_memory -= taken
+            if memory:
+                self.oldest = time.monotonic()
+            return batch
+        if len(self.spool):
+            batch = self.spool.read_batch(size, limit)
+            if batch:
+                self.inflight_from_spool = True
+                return batch
+        return None
+
+    async def _wait(self) -> None:
+        timeout = None
+        if self.memory:
+            timeout = max(0.0, self.forwarder.interval - (time.monotonic() - self.oldest))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.wake.wait(), timeout)
+
+    async def _deliver(self, batch: Sequence[bytes]) -> None:
+        """Until it is delivered or dropped for good; cancelled only at shutdown."""
+        attempt = 0
+        while True:
+            while not self.breaker.allow():
+                await asyncio.sleep(0.05)
+            try:
+                await self.forwarder.send(batch)
+            except DeliveryFailed as failure:
+                self._error(str(failure))
+                if failure.retryable:
+                    self.breaker.failure()
+                    self.retried += 1
+                    await asyncio.sleep(retry_delay(attempt, failure.retry_after))
+                    attempt += 1
+                    continue
+                self.breaker.success()  # the destination answered: it is up
+                if failure.splittable and len(batch) > 1:
+                    middle = len(batch) // 2
+                    await self._deliver(batch[:middle])
+                    await self._deliver(batch[middle:])
+                    return
+                self.drop(failure.reason, len(batch))
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # a forwarder's bug must not stop the lane
+                self._error(f"{type(error).__name__}: {error}")
+                logger.exception("forwarder %r failed unexpectedly; retrying", self.name)
+                self.breaker.failure()
+                self.retried += 1
+                await asyncio.sleep(retry_delay(attempt))
+                attempt += 1
+                continue
+            self.breaker.success()
+            self.sent += len(batch)
+            return
+
+    def _error(self, message: str) -> None:
+        if self.last_error is None:
+            logger.warning(
+                "forwarder %r: %s (later errors are counted in stats)", self.name, message
+            )
+        self.last_error = message
+
+    # -- reporting ----------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "queued": self.queued,
+            "in_memory_bytes": self.in_memory,
+            "on_disk_bytes": self.spool.bytes,
+            "sent": self.sent,
+            "retried": self.retried,
+            "spilled": self.spilled,
+            "batches": self.batches,
+            "dropped": dict(self.dropped),
+            "circuit_open": self.breaker.is_open,
+            "last_error": self.last_error,
+        }
