@@ -172,7 +172,10 @@ class Spool:
             return
         segment.commit(end, count)
         self.records -= count
-        if segment.records <= 0 and segment is not self._segments[-1]:
+        if segment.records <= 0:
+            if segment is self._segments[-1] and self._writer is not None:
+                self._writer.close()  # all delivered: the next event starts a new segment
+                self._writer = None
             self._segments.remove(segment)
             self.bytes -= segment.size
             segment.remove()

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from personalize_sdk.delivery_config import DeliverySettings
+from tests.delivery.sink import Sink
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    server = Sink()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def delivery(tmp_path: Path) -> DeliverySettings:
+    """Default bounds, the spool in this test's own folder."""
+    return DeliverySettings(spool_dir=tmp_path / "spool")

@@ -1,0 +1,131 @@
+"""`Spool`: first in first out on disk, bounded, and what one process leaves another adopts."""
+
+from __future__ import annotations
+
+import os
+import struct
+
+import pytest
+
+from personalize_sdk.delivery.spool import Spool
+
+
+def _items(n: int, start: int = 0, size: int = 100) -> list[bytes]:
+    return [f"{i:08d}".encode().ljust(size, b".") for i in range(start, start + n)]
+
+
+def _drain(spool: Spool, count: int = 7) -> list[bytes]:
+    out = []
+    while batch := spool.read_batch(count, 10_000_000):
+        out.extend(batch)
+        spool.commit()
+    return out
+
+
+def test_first_in_first_out_across_segments(tmp_path):
+    spool = Spool(tmp_path, disk_bytes=8 * 64 * 1024 * 4)  # segments of 256 KB
+    items = _items(6000)
+    for item in items:
+        assert spool.append(item) == 0
+    assert len(spool) == 6000
+    assert len(list(tmp_path.glob("*.spool"))) >= 2
+    assert _drain(spool, 500) == items
+    assert len(spool) == 0 and spool.bytes == 0
+    assert not list(tmp_path.glob("*.spool"))  # delivered segments are deleted
+    spool.close()
+
+
+def test_a_batch_not_committed_is_read_again(tmp_path):
+    spool = Spool(tmp_path, disk_bytes=10**7)
+    for item in _items(10):
+        spool.append(item)
+    first = spool.read_batch(4, 10**6)
+    again = spool.read_batch(4, 10**6)
+    assert first == again == _items(4)
+    spool.commit()
+    assert spool.read_batch(100, 10**6) == _items(6, start=4)
+    spool.close()
+
+
+def test_batches_respect_count_and_bytes_but_give_at_least_one(tmp_path):
+    spool = Spool(tmp_path, disk_bytes=10**7)
+    for item in _items(10, size=1000):
+        spool.append(item)
+    assert len(spool.read_batch(3, 10**6)) == 3
+    assert len(spool.read_batch(100, 2500)) == 2
+    assert len(spool.read_batch(100, 10)) == 1
+    spool.close()
+
+
+def test_the_disk_bound_drops_the_oldest_whole_segment_and_says_how_many(tmp_path):
+    spool = Spool(tmp_path, disk_bytes=1_000_000)  # segments of 125 KB
+    dropped = 0
+    for item in _items(20_000):
+        dropped += spool.append(item)
+    assert dropped > 0
+    assert spool.bytes <= 1_000_000
+    assert len(spool) + dropped == 20_000
+    left = _drain(spool, 1000)
+    assert left == _items(20_000)[dropped:]  # exactly the oldest went
+    spool.close()
+
+
+def test_what_a_closed_spool_left_is_adopted_from_where_it_got_to(tmp_path):
+    first = Spool(tmp_path, disk_bytes=10**7)
+    for item in _items(50):
+        first.append(item)
+    assert first.read_batch(20, 10**6) == _items(20)
+    first.commit()
+    first.close()  # the files stay, with how far they were delivered
+    second = Spool(tmp_path, disk_bytes=10**7)
+    assert second.adopt_orphans() == 30
+    second.append(b"new")
+    assert _drain(second) == [*_items(30, start=20), b"new"]
+    second.close()
+
+
+def test_a_live_owner_keeps_its_files(tmp_path):
+    owner = Spool(tmp_path, disk_bytes=10**7)
+    owner.append(b"mine")
+    owner.sync()
+    other = Spool(tmp_path, disk_bytes=10**7)
+    assert other.adopt_orphans() == 0  # locked by a live spool
+    assert owner.read_batch(10, 1000) == [b"mine"]
+    owner.close()
+    assert other.adopt_orphans() == 1
+    other.close()
+
+
+def test_a_torn_record_from_a_killed_writer_is_skipped(tmp_path):
+    spool = Spool(tmp_path, disk_bytes=10**7)
+    for item in _items(3):
+        spool.append(item)
+    spool.close()
+    [path] = tmp_path.glob("*.spool")
+    with path.open("ab") as file:
+        file.write(struct.pack(">I", 500) + b"only part of it")
+    again = Spool(tmp_path, disk_bytes=10**7)
+    assert again.adopt_orphans() == 3
+    assert _drain(again) == _items(3)
+    again.close()
+    assert not list(tmp_path.glob("*.spool"))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
+def test_a_forked_child_leaves_the_parents_files_alone(tmp_path):
+    spool = Spool(tmp_path, disk_bytes=10**7)
+    spool.append(b"parent")
+    pid = os.fork()
+    if pid == 0:  # the child: drop the parent's spool, then try to adopt it
+        code = 1
+        try:
+            spool.abandon()
+            child = Spool(tmp_path, disk_bytes=10**7)
+            code = 0 if child.adopt_orphans() == 0 else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert spool.read_batch(10, 1000) == [b"parent"]  # the child's close wrote nothing twice
+    spool.commit()
+    spool.close()
