@@ -20,3 +20,6 @@ def sink() -> Iterator[Sink]:
 def delivery(tmp_path: Path) -> DeliverySettings:
     """Default bounds, the spool in this test's own folder."""
     return DeliverySettings(spool_dir=tmp_path / "spool")
+
+
+from tests.stores.conftest import redis_prefix  # noqa: E402, F401 - the shared Redis fixture

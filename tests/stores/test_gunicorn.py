@@ -58,7 +58,14 @@ def _pid_alive(pid: int) -> bool:
 class Gunicorn:
     """``gunicorn --preload -w 4`` serving the test app, in a session of its own."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log: Path,
+        app: str = "tests.stores.gunicorn_app:app",
+        ready: str = "/count?v=ping",
+    ) -> None:
+        self.ready = ready
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -66,7 +73,7 @@ class Gunicorn:
             sys.executable, "-m", "gunicorn", "--preload", "-w", str(WORKERS),
             "-k", "sync", "-b", f"127.0.0.1:{self.port}", "--timeout", "20",
             "--graceful-timeout", "5", "--log-level", "warning",
-            "tests.stores.gunicorn_app:app",
+            app,
         ]  # fmt: skip
         full_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
         with log.open("wb") as out:
@@ -81,7 +88,7 @@ class Gunicorn:
             if self.process.poll() is not None:
                 pytest.fail(f"gunicorn exited with {self.process.returncode}:\n{self.logs()}")
             try:
-                if client.get(f"{self.base}/count", params={"v": "ping"}).status_code == 200:
+                if client.get(f"{self.base}{self.ready}").status_code == 200:
                     return
             except httpx.TransportError:
                 pass

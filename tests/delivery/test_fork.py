@@ -1,0 +1,90 @@
+"""Fork safety: a child gets a queue, a thread and connections of its own; what the parent had
+queued is delivered by the parent alone; events tracked in children are delivered."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from personalize_sdk import Personalizer
+from personalize_sdk.forwarders import SegmentForwarder
+
+from .sink import Sink
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
+
+
+def test_a_forked_child_delivers_its_own_events_and_not_the_parents(sink: Sink, delivery):
+    pz = Personalizer(forwarders=[SegmentForwarder("k", host=sink.url)], delivery=delivery)
+    before = [pz.track("parent", "Page Viewed", {"n": n}) for n in range(50)]
+    pid = os.fork()  # the parent's delivery thread is running, with events queued
+    if pid == 0:
+        code = 1
+        try:
+            mine = [pz.track("child", "Page Viewed", {"n": n}) for n in range(30)]
+            delivered = pz.flush(10.0)
+            sent = pz.delivery_stats()["segment"]["sent"]
+            pz.close()
+            code = 0 if delivered and sent == 30 and all(mine) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert pz.flush(10.0) is True
+    pz.close()
+    received = Counter(sink.message_ids())
+    assert all(count == 1 for count in received.values())
+    by_visitor = Counter(m["anonymousId"] for m in sink.messages)
+    assert by_visitor == {"parent": 50, "child": 30}
+    assert set(before) <= set(received)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="gunicorn is POSIX only")
+def test_gunicorn_preload_four_workers_deliver_every_event(sink: Sink, tmp_path):
+    httpx = pytest.importorskip("httpx")
+    pytest.importorskip("gunicorn")
+    from tests.stores.test_gunicorn import WORKERS, Gunicorn
+
+    server = Gunicorn(
+        {"PZ_TEST_SINK": sink.url, "PZ_TEST_SPOOL": str(tmp_path / "spool")},
+        tmp_path / "gunicorn.log",
+        app="tests.delivery.gunicorn_app:app",
+        ready="/master",
+    )
+    try:
+        limits = httpx.Limits(max_connections=16, max_keepalive_connections=0)
+        with httpx.Client(timeout=10.0, limits=limits) as client:
+            server.wait_ready(client)
+            master_event = client.get(f"{server.base}/master").json()["message_id"]
+
+            def track(n: int) -> dict:
+                return client.get(f"{server.base}/track", params={"v": f"v{n % 9}", "n": n}).json()
+
+            with ThreadPoolExecutor(max_workers=12) as pool:
+                answers = list(pool.map(track, range(600)))
+            # Delivered by the running workers (each batch within its 0.2 s interval).
+            expected = {answer["message_id"] for answer in answers} | {master_event}
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and not expected <= set(sink.message_ids()):
+                time.sleep(0.05)
+            # One more per worker, left for the drain at exit.
+            with ThreadPoolExecutor(max_workers=12) as pool:
+                last = list(pool.map(track, range(600, 640)))
+    finally:
+        server.stop()  # SIGTERM: each worker drains at exit, within gunicorn's graceful timeout
+    pids = Counter(answer["pid"] for answer in answers)
+    assert len(pids) == WORKERS, (pids, server.logs())
+    expected |= {answer["message_id"] for answer in last}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not expected <= set(sink.message_ids()):
+        time.sleep(0.05)
+    received = Counter(sink.message_ids())
+    missing = expected - set(received)
+    assert not missing, (len(missing), server.logs())
+    assert set(received) == expected
+    assert all(count == 1 for count in received.values())  # the master's event sent once
