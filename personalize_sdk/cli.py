@@ -1,5 +1,6 @@
 """The `personalize` command: `personalize demo` (the example shop), `personalize journey`,
-`personalize check CONFIG`, `personalize publish CONFIG --redis URL`."""
+`personalize check CONFIG`, `personalize publish CONFIG --redis URL`, `personalize collect`
+(the Segment-compatible collector)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from ._exceptions import ConfigError
 
 DEMO_HOST = "127.0.0.1"
 DEMO_PORT = 8000
+COLLECT_PORT = 8088
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,6 +38,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     publish.add_argument("config", help="path to personalize.toml (or .json)")
     publish.add_argument("--redis", required=True, help="the Redis URL the processes listen on")
     publish.add_argument("--channel", default=None, help="default personalize:config")
+    collect = commands.add_parser(
+        "collect", help="serve the Segment-compatible collector (POST /v1/batch ...)"
+    )
+    collect.add_argument("--host", default=DEMO_HOST, help=f"default {DEMO_HOST}")
+    collect.add_argument("--port", type=int, default=COLLECT_PORT, help=f"default {COLLECT_PORT}")
+    collect.add_argument(
+        "--config", required=True, help="personalize.toml ([collector] write_keys)"
+    )
+    collect.add_argument("--store", default=None, help="store URL (default: the config's store)")
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -47,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "publish":
         return _publish(args.config, args.redis, args.channel)
+    if args.command == "collect":
+        return _collect(args.config, args.store, args.host, args.port)
     from .config import Config
 
     try:
@@ -77,6 +90,43 @@ def _publish(path: str, url: str, channel: str | None) -> int:
         print(str(error), file=sys.stderr)
         return 1
     print(f"{path}: published (processes listening: {listening})")
+    return 0
+
+
+def _collect(config: str, store: str | None, host: str, port: int) -> int:
+    from ._exceptions import PersonalizeError
+    from .personalizer import Personalizer
+
+    try:
+        import uvicorn
+
+        from .collector import Collector
+    except ImportError as error:
+        print(
+            f"personalize collect needs the collector extra ({error}): "
+            'pip install "personalize-sdk[collector]"',
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        pz = Personalizer.from_file(config, **({"store": store} if store else {}))
+    except (ConfigError, PersonalizeError) as error:
+        print(f"cannot start: {error}", file=sys.stderr)
+        return 1
+    collector = Collector(pz)
+    if not collector.settings.write_keys:
+        print(
+            f"warning: {config} has no [collector] write_keys: every request will be refused (401)",
+            file=sys.stderr,
+        )
+    print(
+        f"collecting on http://{host}:{port}/v1/batch (store: {type(pz.store).__name__})",
+        flush=True,
+    )
+    try:
+        uvicorn.run(collector, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        pz.close()
     return 0
 
 

@@ -272,25 +272,27 @@ class Personalizer(AsyncTwins):
 
     def identify(
         self,
-        visitor_id: str,
+        visitor_id: str | None,
         user_id: str | None = None,
         traits: Mapping[str, Any] | None = None,
     ) -> Profile | None:
         """Attach traits and, with a `user_id`, merge the visitor's history into the customer.
 
         After this the visitor id resolves to the customer. Calling it again is harmless: a
-        visitor's history is merged once. Traits set to None are removed. Returns the updated
-        profile (None if the call was rejected in production mode).
+        visitor's history is merged once. Traits set to None are removed. With no `visitor_id`
+        the traits go to the customer `user_id` alone (a CRM sync, a server-side identify).
+        Returns the updated profile (None if the call was rejected in production mode).
         """
         try:
             if self._closed:
                 raise PersonalizeError("this Personalizer is closed")
-            check_id(visitor_id, "visitor_id", self.limits)
+            if visitor_id is not None or user_id is None:
+                check_id(visitor_id, "visitor_id", self.limits)
             if user_id is not None:
                 check_id(user_id, "user_id", self.limits)
             traits = validate_traits(traits, self.limits)
-            if user_id is None:
-                profile = self.store.update(visitor_id, None, _set_traits, traits)
+            if user_id is None or visitor_id is None:
+                profile = self.store.update(visitor_id, user_id, _set_traits, traits)
             else:
                 profile = self.store.identify(
                     visitor_id,

@@ -23,7 +23,7 @@ LIBRARY = {"name": "personalize-sdk", "version": "0.1.0"}
 class Identified(NamedTuple):
     """An accepted `identify()`, queued for the forwarders as Segment's identify call."""
 
-    visitor_id: str
+    visitor_id: str | None
     user_id: str | None
     traits: Mapping[str, Any]
     timestamp: float

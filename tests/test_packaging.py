@@ -74,7 +74,7 @@ def test_the_wheel_contains_package_integrations_types_and_entry_point(wheel):
         for line in metadata.splitlines()
         if line.startswith("Provides-Extra:")
     }
-    assert extras == {"starlette", "django", "flask", "redis", "demo", "all", "dev"}
+    assert extras == {"starlette", "django", "flask", "redis", "demo", "collector", "all", "dev"}
 
 
 def test_the_wheel_installs_and_runs_in_a_fresh_virtualenv(wheel, tmp_path):

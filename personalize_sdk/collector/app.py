@@ -1,0 +1,209 @@
+"""`Collector`: an ASGI app (Starlette) speaking Segment's HTTP Tracking API, so mobile apps,
+other services and existing Segment libraries feed the same profiles as `track()`.
+
+    POST /v1/track /v1/identify /v1/page /v1/screen /v1/group /v1/alias
+    POST /v1/batch /v1/import (the same as batch)
+
+Mount it (``app.mount("/segment", Collector(pz))``) or run it alone with ``personalize
+collect``. Answers: 200 ``{"success": true}`` (the only answer Segment's clients count as a
+success), 400 naming the problem, 401 for a write key not configured, 413 past a limit, 503
+with Retry-After when overloaded or the store is down. Never a 500: bad input is the sender's
+problem, and a fault of ours is a 503 that the sender retries.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+try:
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+except ImportError as error:  # pragma: no cover - the extra is missing
+    raise ImportError(
+        "the collector needs Starlette: pip install 'personalize-sdk[collector]'"
+    ) from error
+
+from ..collector_config import CollectorSettings
+from ..memory_store import MemoryStore
+from .body import BadRequest, decode, inflate
+from .dedup import Dedup, dedup_for
+from .messages import KINDS, Inbound, parse_message, sent_at_skew
+
+logger = logging.getLogger("personalize_sdk.collector")
+
+MAX_EVENT_BYTES = 32 * 1024
+MAX_BATCH_BYTES = 500 * 1024
+MAX_BATCH_EVENTS = 2500
+BATCH_ROUTES = frozenset({"batch", "import"})
+_OK = b'{"success":true}'
+
+
+class Unavailable(Exception):
+    """The store could not take the events: 503, the sender retries."""
+
+
+class Collector:
+    def __init__(
+        self,
+        personalizer: Any,
+        settings: CollectorSettings | None = None,
+        *,
+        dedup: Dedup | None = None,
+    ) -> None:
+        self.pz = personalizer
+        self.settings = settings if settings is not None else personalizer.config.collector
+        self.dedup = (
+            dedup
+            if dedup is not None
+            else dedup_for(personalizer.store, self.settings.dedup_window)
+        )
+        self.counts: Counter[str] = Counter()
+        """accepted, duplicates, rejected.<status>, overloaded, errors: since start."""
+        self._in_flight = 0
+        # The embedded store does no I/O: apply in the event loop; other stores in a thread.
+        self._inline = isinstance(personalizer.store, MemoryStore)
+        self.app = Starlette(routes=[Route("/v1/{kind}", self._endpoint, methods=["POST"])])
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+    async def _endpoint(self, request: Request) -> Response:
+        kind = request.path_params["kind"]
+        if kind not in KINDS and kind not in BATCH_ROUTES:
+            return _error(404, f"no such call: /v1/{kind}")
+        if self._in_flight >= self.settings.max_concurrent_requests:
+            self.counts["overloaded"] += 1
+            return _error(503, "overloaded, retry later", retry_after="1")
+        self._in_flight += 1
+        try:
+            items = await self._read(request, kind)
+            if self._inline:
+                self._apply(items)
+            else:
+                await run_in_threadpool(self._apply, items)
+        except BadRequest as bad:
+            self.counts[f"rejected.{bad.status}"] += 1
+            return _error(bad.status, bad.message)
+        except Unavailable as error:
+            self.counts["errors"] += 1
+            return _error(503, str(error), retry_after="2")
+        except Exception:
+            self.counts["errors"] += 1
+            logger.exception("collector: request failed")
+            return _error(503, "internal error, retry later", retry_after="2")
+        finally:
+            self._in_flight -= 1
+        return Response(_OK, media_type="application/json")
+
+    async def _read(self, request: Request, kind: str) -> list[Inbound]:
+        batch = kind in BATCH_ROUTES
+        limit = MAX_BATCH_BYTES if batch else MAX_EVENT_BYTES
+        headers = request.headers
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise BadRequest(413, f"body: over {limit} bytes")
+        key = _header_key(headers)
+        if key is not None and key not in self.settings.write_keys:
+            raise BadRequest(401, "unknown write key")
+        chunks = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BadRequest(413, f"body: over {limit} bytes")
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        encoding = headers.get("content-encoding", "").lower()
+        if encoding == "gzip":
+            data = inflate(data, limit)
+        elif encoding not in ("", "identity"):
+            raise BadRequest(415, f"content-encoding {encoding!r} is not supported (gzip is)")
+        body = decode(data, headers.get("content-type", "application/json"))
+        if not isinstance(body, Mapping):
+            raise BadRequest(400, f"body: expected an object, got {type(body).__name__}")
+        if key is None:
+            key = body.get("writeKey")
+            if not isinstance(key, str) or key not in self.settings.write_keys:
+                raise BadRequest(401, "missing or unknown write key")
+        received_at = self.pz.clock()
+        skew = sent_at_skew(body.get("sentAt"), received_at)
+        if not batch:
+            return [parse_message(body, kind, kind, received_at, skew, None)]
+        entries = body.get("batch")
+        if not isinstance(entries, list):
+            raise BadRequest(400, "batch: expected a list of messages")
+        if len(entries) > MAX_BATCH_EVENTS:
+            raise BadRequest(413, f"batch: over {MAX_BATCH_EVENTS} messages")
+        shared = body.get("context")
+        if shared is not None and not isinstance(shared, Mapping):
+            raise BadRequest(400, "context: expected an object")
+        return [
+            parse_message(entry, None, f"batch[{n}]", received_at, skew, shared)
+            for n, entry in enumerate(entries)
+        ]
+
+    def _apply(self, items: Sequence[Inbound]) -> None:
+        ids = [item.message_id for item in items if item.message_id is not None]
+        first = iter(self.dedup.claim(ids) if ids else ())
+        failed: list[str] = []
+        pz = self.pz
+        accepted = duplicates = 0
+        for item in items:
+            if item.message_id is not None and not next(first):
+                duplicates += 1
+                continue
+            if item.kind == "track":
+                done: Any = pz.track(
+                    item.visitor_id,
+                    item.event,  # type: ignore[arg-type]
+                    item.properties,
+                    timestamp=item.timestamp,
+                    message_id=item.message_id,
+                    context=item.context,
+                    user_id=item.user_id,
+                )
+            else:
+                done = pz.identify(item.visitor_id, user_id=item.user_id, traits=item.traits)
+            if done is None:
+                if item.message_id is not None:
+                    failed.append(item.message_id)
+            else:
+                accepted += 1
+        self.counts["accepted"] += accepted
+        self.counts["duplicates"] += duplicates
+        if failed:
+            self.dedup.release(failed)  # not folded: a retry must be
+            raise Unavailable(f"{len(failed)} of {len(items)} events could not be stored")
+
+    def stats(self) -> dict[str, int]:
+        return dict(self.counts)
+
+
+def _header_key(headers: Mapping[str, str]) -> str | None:
+    """The write key from Basic auth (the user name) or X-Write-Key, if either is there."""
+    auth = headers.get("authorization")
+    if auth is not None:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "basic":
+            raise BadRequest(401, "expected Basic auth with the write key as the user name")
+        try:
+            decoded = base64.b64decode(token.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise BadRequest(401, "Basic auth: not valid base64") from None
+        return decoded.partition(":")[0]
+    return headers.get("x-write-key")
+
+
+def _error(status: int, message: str, *, retry_after: str | None = None) -> Response:
+    headers = {"Retry-After": retry_after} if retry_after else None
+    body = json.dumps({"success": False, "error": message}).encode()
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
