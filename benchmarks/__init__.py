@@ -6,7 +6,15 @@ See README.md for what each one measures and how.
 
 from __future__ import annotations
 
-BENCHMARKS: tuple[str, ...] = ("track", "segments", "memory", "widgets", "http", "redis")
+BENCHMARKS: tuple[str, ...] = (
+    "track",
+    "segments",
+    "memory",
+    "widgets",
+    "http",
+    "redis",
+    "delivery",
+)
 """Benchmark module names, in the order `python -m benchmarks` runs them."""
 
 MODULES: dict[str, str] = {"redis": "redis_store"}
