@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -123,11 +124,27 @@ def _collect(config: str, store: str | None, host: str, port: int) -> int:
         f"collecting on http://{host}:{port}/v1/batch (store: {type(pz.store).__name__})",
         flush=True,
     )
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again: caught
+    # here, so the store still writes what is pending and the counters are printed.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _stop)
     try:
         uvicorn.run(collector, host=host, port=port, log_level="warning", access_log=False)
+    except _Stopped:
+        pass
     finally:
         pz.close()
+        counts = " ".join(f"{name}={value}" for name, value in sorted(collector.stats().items()))
+        print(f"collector stats: {counts or 'nothing received'}", flush=True)
     return 0
+
+
+class _Stopped(Exception):
+    """The collector was told to stop (SIGTERM or SIGINT)."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stopped
 
 
 def _serve_demo(shop: str, host: str, port: int) -> int:

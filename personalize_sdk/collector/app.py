@@ -17,6 +17,7 @@ import base64
 import binascii
 import json
 import logging
+import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 try:
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
-    from starlette.requests import Request
+    from starlette.requests import ClientDisconnect, Request
     from starlette.responses import Response
     from starlette.routing import Route
 except ImportError as error:  # pragma: no cover - the extra is missing
@@ -32,11 +33,13 @@ except ImportError as error:  # pragma: no cover - the extra is missing
         "the collector needs Starlette: pip install 'personalize-sdk[collector]'"
     ) from error
 
+from .._exceptions import StoreUnavailable
 from ..collector_config import CollectorSettings
+from ..events import Event
 from ..memory_store import MemoryStore
 from .body import BadRequest, decode, inflate
 from .dedup import Dedup, dedup_for
-from .messages import KINDS, Inbound, parse_message, sent_at_skew
+from .messages import KINDS, Identify, Inbound, parse_message, sent_at_skew
 
 logger = logging.getLogger("personalize_sdk.collector")
 
@@ -48,10 +51,17 @@ _OK = b'{"success":true}'
 
 
 class Unavailable(Exception):
-    """The store could not take the events: 503, the sender retries."""
+    """Some events could not be stored (the Personalizer counted why): 503, the sender
+    retries."""
 
 
 class Collector:
+    """An ASGI app that takes Segment's HTTP Tracking API into `personalizer`'s profiles.
+
+    `settings` defaults to the Personalizer's `[collector]` config table, `dedup` to the
+    de-duplicator that lives where the store keeps the profiles (`dedup.dedup_for`).
+    """
+
     def __init__(
         self,
         personalizer: Any,
@@ -67,7 +77,11 @@ class Collector:
             else dedup_for(personalizer.store, self.settings.dedup_window)
         )
         self.counts: Counter[str] = Counter()
-        """accepted, duplicates, rejected.<status>, overloaded, errors: since start."""
+        """Since start: `accepted`, `duplicates`, `skipped` (their integrations turn us off),
+        `rejected.<reason>` (auth, too_large, encoding, malformed, invalid), and the requests
+        answered 503: `overloaded`, `unavailable` (the store), `errors` (a fault of ours,
+        logged); `disconnected` (the sender went away mid-body)."""
+        self._counting = threading.Lock()
         self._in_flight = 0
         # The embedded store does no I/O: apply in the event loop; other stores in a thread.
         self._inline = isinstance(personalizer.store, MemoryStore)
@@ -91,11 +105,16 @@ class Collector:
             else:
                 await run_in_threadpool(self._apply, items)
         except BadRequest as bad:
-            self.counts[f"rejected.{bad.status}"] += 1
+            self.counts[f"rejected.{bad.reason}"] += 1
             return _error(bad.status, bad.message)
-        except Unavailable as error:
-            self.counts["errors"] += 1
-            return _error(503, str(error), retry_after="2")
+        except (Unavailable, StoreUnavailable) as error:
+            self.counts["unavailable"] += 1
+            if self.counts["unavailable"] == 1:
+                logger.warning("collector: answering 503, the store is unavailable: %s", error)
+            return _error(503, f"store unavailable, retry later ({error})", retry_after="2")
+        except ClientDisconnect:
+            self.counts["disconnected"] += 1
+            return _error(400, "the client went away")
         except Exception:
             self.counts["errors"] += 1
             logger.exception("collector: request failed")
@@ -135,57 +154,92 @@ class Collector:
             if not isinstance(key, str) or key not in self.settings.write_keys:
                 raise BadRequest(401, "missing or unknown write key")
         received_at = self.pz.clock()
+        limits = self.pz.limits
         skew = sent_at_skew(body.get("sentAt"), received_at)
         if not batch:
-            return [parse_message(body, kind, kind, received_at, skew, None)]
+            return [parse_message(body, kind, kind, received_at, skew, None, limits)]
         entries = body.get("batch")
-        if not isinstance(entries, list):
-            raise BadRequest(400, "batch: expected a list of messages")
+        if type(entries) is not list:
+            raise BadRequest(400, "batch: expected a list of messages", reason="invalid")
         if len(entries) > MAX_BATCH_EVENTS:
             raise BadRequest(413, f"batch: over {MAX_BATCH_EVENTS} messages")
-        shared = body.get("context")
-        if shared is not None and not isinstance(shared, Mapping):
-            raise BadRequest(400, "context: expected an object")
+        shared = _shared(body)
         return [
-            parse_message(entry, None, f"batch[{n}]", received_at, skew, shared)
+            parse_message(entry, None, f"batch[{n}]", received_at, skew, shared, limits)
             for n, entry in enumerate(entries)
         ]
 
     def _apply(self, items: Sequence[Inbound]) -> None:
-        ids = [item.message_id for item in items if item.message_id is not None]
-        first = iter(self.dedup.claim(ids) if ids else ())
+        ids = [_message_id(item) for item in items]
+        claimed = [i for i in ids if i is not None]
+        first = iter(self.dedup.claim(claimed) if claimed else ())
         failed: list[str] = []
         pz = self.pz
-        accepted = duplicates = 0
-        for item in items:
-            if item.message_id is not None and not next(first):
+        accepted = duplicates = skipped = 0
+        for item, message_id in zip(items, ids, strict=True):
+            if message_id is not None and not next(first):
                 duplicates += 1
                 continue
-            if item.kind == "track":
-                done: Any = pz.track(
-                    item.visitor_id,
-                    item.event,  # type: ignore[arg-type]
-                    item.properties,
-                    timestamp=item.timestamp,
-                    message_id=item.message_id,
-                    context=item.context,
-                    user_id=item.user_id,
-                )
-            else:
-                done = pz.identify(item.visitor_id, user_id=item.user_id, traits=item.traits)
-            if done is None:
-                if item.message_id is not None:
-                    failed.append(item.message_id)
+            if item is None:
+                skipped += 1
+                continue
+            done = pz.record(item) is not None if type(item) is Event else _identify(pz, item)
+            if not done:
+                if message_id is not None:
+                    failed.append(message_id)
             else:
                 accepted += 1
-        self.counts["accepted"] += accepted
-        self.counts["duplicates"] += duplicates
+        with self._counting:  # `_apply` runs in a thread pool for stores that do I/O
+            counts = self.counts
+            counts["accepted"] += accepted
+            if duplicates:
+                counts["duplicates"] += duplicates
+            if skipped:
+                counts["skipped"] += skipped
         if failed:
             self.dedup.release(failed)  # not folded: a retry must be
             raise Unavailable(f"{len(failed)} of {len(items)} events could not be stored")
 
     def stats(self) -> dict[str, int]:
-        return dict(self.counts)
+        """A copy of `counts`."""
+        with self._counting:
+            return dict(self.counts)
+
+
+def _identify(pz: Any, item: Identify) -> bool:
+    """Apply one identify; False only when the store failed. A profile with no room left for
+    more traits keeps the rest and is linked all the same (the Personalizer counts it): a
+    retry would not change that, so it is not answered 503."""
+    before = _store_faults(pz)
+    if pz.identify(item.visitor_id, user_id=item.user_id, traits=item.traits) is not None:
+        return True
+    return _store_faults(pz) == before
+
+
+def _store_faults(pz: Any) -> int:
+    return sum(v for k, v in pz.stats().items() if k.startswith("errors.identify."))
+
+
+def _message_id(item: Inbound) -> str | None:
+    """The sender's messageId to de-duplicate by (None: the sender gave none)."""
+    if item is None:
+        return None
+    if type(item) is Event:
+        return item.message_id if item.caller_message_id else None
+    return item.message_id
+
+
+def _shared(body: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The batch's top-level `context` and `integrations`, merged into each message."""
+    shared = {}
+    for field in ("context", "integrations"):
+        value = body.get(field)
+        if value is not None:
+            if not isinstance(value, Mapping):
+                raise BadRequest(400, f"{field}: expected an object", reason="invalid")
+            if value:
+                shared[field] = value
+    return shared or None
 
 
 def _header_key(headers: Mapping[str, str]) -> str | None:

@@ -9,14 +9,18 @@ from typing import Any
 
 import msgpack
 
+_REASONS = {401: "auth", 413: "too_large", 415: "encoding"}
+
 
 class BadRequest(Exception):
-    """Answered with `status` and ``{"success": false, "error": message}``."""
+    """Answered with `status` and ``{"success": false, "error": message}``; counted as
+    ``rejected.<reason>`` (``auth``, ``too_large``, ``encoding``, ``malformed``, ``invalid``)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, reason: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.reason = reason or _REASONS.get(status, "malformed")
 
 
 def inflate(data: bytes, limit: int) -> bytes:
