@@ -134,8 +134,9 @@ def test_bad_ids_are_rejected_in_production_without_raising(clock):
     pz = Personalizer(clock=clock)
     assert pz.identify("v", user_id="") is None
     assert pz.identify("v", user_id="x" * 256) is None
-    assert pz.identify(None, user_id="u") is None  # type: ignore[arg-type]
-    assert pz.stats() == {"invalid.bad_id": 2, "invalid.type": 1}
+    assert pz.identify(42, user_id="u") is None  # type: ignore[arg-type]
+    assert pz.identify(None) is None  # neither a visitor nor a customer
+    assert pz.stats() == {"invalid.bad_id": 2, "invalid.type": 2}
     assert pz.store.resolve("v") is None
 
 
