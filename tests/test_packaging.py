@@ -67,8 +67,17 @@ def test_the_wheel_contains_package_integrations_types_and_entry_point(wheel):
         for line in metadata.splitlines()
         if line.startswith("Requires-Dist:") and "extra ==" not in line
     }
-    # tomli on Python 3.10 only, tzdata on Windows only
-    assert requires == {"attrs", "cachetools", "httpx", "jinja2", "msgpack", "tomli", "tzdata"}
+    # tomli on Python 3.10 only, tzdata on Windows only; sniffio for httpcore (pyproject.toml)
+    assert requires == {
+        "attrs",
+        "cachetools",
+        "httpx",
+        "jinja2",
+        "msgpack",
+        "sniffio",
+        "tomli",
+        "tzdata",
+    }
     extras = {
         line.split(":", 1)[1].strip()
         for line in metadata.splitlines()

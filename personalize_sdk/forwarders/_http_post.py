@@ -7,7 +7,9 @@ any other status drops the batch.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import importlib
 import math
 import time
 from collections.abc import Mapping
@@ -16,6 +18,21 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from ._base import DeliveryFailed
+
+_LAZY_IMPORTS = ("httpcore", "httpcore._backends.anyio", "anyio._backends._asyncio", "sniffio")
+"""What httpx, httpcore and anyio import on their first request, imported here instead.
+
+The delivery thread must import nothing: a process that forks while another thread is in the
+middle of an import (gunicorn --preload forks its workers right after the app module tracked
+its first event) leaves the child a partially initialised module for good ("partially
+initialized module 'httpcore' has no attribute 'AsyncConnectionPool'"). Importing them with
+this module, in the thread that builds the forwarders, closes that window. A name missing in
+some version of these libraries is skipped; tests/delivery/test_fork.py checks that the
+delivery thread imports nothing."""
+
+for _name in _LAZY_IMPORTS:
+    with contextlib.suppress(ImportError):
+        importlib.import_module(_name)
 
 RETRYABLE_STATUS = frozenset({408, 429})
 SPLITTABLE_STATUS = frozenset({400, 413, 422})

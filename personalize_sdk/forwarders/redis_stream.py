@@ -39,6 +39,16 @@ class RedisStreamForwarder(BaseForwarder):
             {"url": url, "stream": stream, "maxlen": maxlen, "format": format, "timeout": timeout}
         )
         super().__init__(**common)
+        # Imported here, in the thread that builds the forwarder: the delivery thread must
+        # import nothing (see `_http_post._LAZY_IMPORTS`), and a missing extra fails at once.
+        try:
+            import redis.asyncio as aioredis
+            from redis.exceptions import RedisError
+        except ImportError as error:
+            raise ImportError(
+                'the redis_stream forwarder needs redis-py: pip install "personalize-sdk[redis]"'
+            ) from error
+        self._redis, self._redis_error = aioredis, RedisError
         self.url = url
         self.stream = stream
         self.maxlen = maxlen
@@ -67,17 +77,8 @@ class RedisStreamForwarder(BaseForwarder):
         return super().encode(message)
 
     async def send(self, items: Sequence[bytes]) -> None:
-        try:
-            import redis.asyncio as aioredis
-            from redis.exceptions import RedisError
-        except ImportError:  # pragma: no cover - checked by the test extra
-            raise DeliveryFailed(
-                "the redis_stream forwarder needs redis-py: pip install 'personalize-sdk[redis]'",
-                retryable=False,
-                reason="not_installed",
-            ) from None
         if self._client is None:
-            self._client = aioredis.Redis.from_url(
+            self._client = self._redis.Redis.from_url(
                 self.url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout
             )
         try:
@@ -85,7 +86,7 @@ class RedisStreamForwarder(BaseForwarder):
             for item in items:
                 pipe.xadd(self.stream, {"event": item}, maxlen=self.maxlen, approximate=True)
             await pipe.execute()
-        except (RedisError, OSError) as error:
+        except (self._redis_error, OSError) as error:
             await self.aclose()
             raise DeliveryFailed(f"redis: {error!r}", retryable=True) from None
 

@@ -3,11 +3,14 @@ queued is delivered by the parent alone; events tracked in children are delivere
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +91,33 @@ def test_gunicorn_preload_four_workers_deliver_every_event(sink: Sink, tmp_path)
     assert not missing, (len(missing), server.logs())
     assert set(received) == expected
     assert all(count == 1 for count in received.values())  # the master's event sent once
+
+
+def test_the_delivery_thread_imports_nothing(sink: Sink, tmp_path, redis_prefix):
+    """A fork while the delivery thread is importing would leave the child a half-initialised
+    module (seen: gunicorn --preload forking in the middle of httpx importing httpcore): every
+    module a forwarder needs is imported by the thread that builds it."""
+    from tests.stores.conftest import REDIS_URL
+
+    root = Path(__file__).resolve().parents[2]
+    probe = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("imports_probe.py")),
+            sink.url,
+            str(tmp_path),
+            REDIS_URL,
+            f"{redis_prefix}events",
+        ],
+        check=False,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert probe.returncode == 0, probe.stderr
+    report = json.loads(probe.stdout.splitlines()[-1])
+    assert report["delivered"] is True, report
+    assert all(lane["sent"] == 2 for lane in report["stats"].values()), report["stats"]
+    assert report["imported"] == []
