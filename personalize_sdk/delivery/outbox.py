@@ -1,14 +1,16 @@
 """`Outbox`: takes accepted events from `track()`/`identify()` and delivers them to every
 forwarder, from one background thread per process.
 
-The caller's side is one ``deque.append``: no lock, no I/O, never blocks. The thread, started
-with the first event, runs an asyncio loop with one `Lane` per forwarder (so a slow
-destination delays no other) and a dispatcher that turns queued events into Segment-spec
-messages, encodes them once per forwarder and hands them to the lanes.
+The caller's side is a copy of the event's mappings and one ``deque.append``: no lock, no
+I/O, never blocks. The thread, started with the first event, runs an asyncio loop with one
+`Lane` per forwarder (so a slow destination delays no other) and a dispatcher that turns queued
+events into Segment-spec messages, encodes them once per forwarder and hands them to the lanes.
 
 Fork-safe: `os.register_at_fork` (and a process id check in `flush`) gives a forked child
 (gunicorn ``--preload``, uWSGI, Celery prefork) a fresh queue, thread and connections; what
-the parent had queued stays the parent's to deliver. At interpreter exit every outbox drains
+the parent had queued stays the parent's to deliver. The thread imports nothing (the
+forwarders import what they use when they are built): a fork in the middle of another
+thread's import leaves the child a half-initialised module. At interpreter exit every outbox drains
 within one shared deadline; what is left then waits in the spool for the next start.
 """
 
@@ -34,6 +36,7 @@ from ..events import Event
 from ..forwarders import Forwarder
 from ..segment_message import Identified, event_name, to_message
 from .lane import Lane
+from .snapshot import owned
 from .spool import Spool
 
 logger = logging.getLogger("personalize_sdk.delivery")
@@ -75,8 +78,11 @@ class Outbox:
     # -- the caller's side --------------------------------------------------------------------
 
     def put(self, item: Event | Identified) -> None:
-        """Queue one accepted event for every forwarder that wants it; returns at once."""
-        self._intake.append(item)
+        """Queue one accepted event for every forwarder that wants it; returns at once.
+
+        What is queued is a copy of the caller's mappings: whatever the caller does with them
+        afterwards changes nothing that is forwarded."""
+        self._intake.append(owned(item))
         if not self._running:
             self._start()
 

@@ -288,6 +288,53 @@ def test_rejected_events_are_not_forwarded(sink: Sink, delivery):
     assert sink.message_ids() == [good]
 
 
+def test_what_is_forwarded_is_the_event_as_tracked_not_as_the_caller_changed_it(
+    sink: Sink, delivery
+):
+    """A shop reusing one dict (and one product list) for its next calls: the delivery thread
+    encodes later, but every event goes out as it was when it was tracked."""
+    release = threading.Event()
+
+    def hold(message):  # the dispatcher waits here on the first message: the rest stay queued
+        release.wait(10.0)
+        return message
+
+    forwarder = SegmentForwarder("k", host=sink.url, transform=hold)
+    with Personalizer(forwarders=[forwarder], delivery=delivery) as pz:
+        properties: dict = {"products": [{"product_id": "first"}]}
+        context: dict = {"page": {"path": "/"}}
+        traits: dict = {"first_name": "Zoë"}
+        ids = []
+        for n in range(60):
+            properties["product_id"] = f"sku-{n}"
+            properties["price"] = float(n)
+            properties["products"].append({"product_id": f"line-{n}"})
+            context["page"]["path"] = f"/{n}"
+            ids.append(pz.track("v1", "Product Viewed", properties, context=context))
+        pz.identify("v1", user_id="u1", traits=traits)
+        for n in range(1000):  # grown past what a resize-free mutation would be
+            properties[f"extra-{n}"] = n
+        properties["products"].clear()
+        context["page"].clear()
+        traits["first_name"] = "changed"
+        release.set()
+        assert pz.flush(10.0) is True
+        stats = pz.delivery_stats()["segment"]
+    assert stats["dropped"] == {}
+    messages = {message["messageId"]: message for message in sink.messages}
+    assert set(ids) <= set(messages)
+    for n, message_id in enumerate(ids):
+        sent = messages[message_id]
+        assert sent["properties"]["product_id"] == f"sku-{n}"
+        assert sent["properties"]["price"] == n
+        lines = [line["product_id"] for line in sent["properties"]["products"]]
+        assert lines == ["first"] + [f"line-{i}" for i in range(n + 1)]
+        assert not any(key.startswith("extra-") for key in sent["properties"])
+        assert sent["context"]["page"] == {"path": f"/{n}"}
+    (identify,) = [message for message in sink.messages if message["type"] == "identify"]
+    assert identify["traits"] == {"first_name": "Zoë"}
+
+
 def test_forwarder_names_must_be_unique(delivery):
     from personalize_sdk import ConfigError
 
