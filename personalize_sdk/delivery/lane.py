@@ -76,7 +76,7 @@ class Lane:
         if len(item) > self.forwarder.max_event_bytes:
             self.drop("too_large")
             return
-        if len(self.spool) or self.in_memory + len(item) > self.memory_bytes:
+        if self.spool.records or self.in_memory + len(item) > self.memory_bytes:
             self.spill(item)
             return
         if not self.memory:

@@ -134,9 +134,13 @@ class BaseForwarder:
         return f"<{type(self).__name__} {self.name!r}>"
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+"""Built once: `json.dumps` with options builds a new encoder on every call."""
+
+
 def encode_json(message: Mapping[str, Any]) -> bytes:
     """Compact UTF-8 JSON; a value JSON cannot hold is sent as its text, never fails a batch."""
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return _JSON.encode(message).encode()
 
 
 def expect(options: Mapping[str, Any], name: str, kind: type | tuple[type, ...], what: str) -> None:
