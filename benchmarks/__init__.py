@@ -14,6 +14,7 @@ BENCHMARKS: tuple[str, ...] = (
     "http",
     "redis",
     "delivery",
+    "collect",
 )
 """Benchmark module names, in the order `python -m benchmarks` runs them."""
 
