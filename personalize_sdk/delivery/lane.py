@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import time
 from collections import deque
@@ -20,7 +21,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..circuit_breaker import CircuitBreaker
-from ..forwarders import DeliveryFailed, Forwarder
+from ..events import Event
+from ..forwarders import BaseForwarder, DeliveryFailed, Forwarder
+from ..forwarders._base import DirectEncoder
+from ..segment_message import Identified, event_name, to_message
 from .backoff import retry_delay
 from .spool import Spool
 
@@ -32,6 +36,15 @@ COUNTERS = ("sent", "retried", "spilled", "batches")
 class Lane:
     def __init__(self, forwarder: Forwarder, memory_bytes: int, spool: Spool) -> None:
         self.forwarder = forwarder
+        direct = getattr(forwarder, "direct_encoder", None)  # not in the protocol: optional
+        self.direct: DirectEncoder | None = direct() if direct is not None else None
+        """The forwarder's way to encode an event without building its message, if any."""
+        self.takes_all = (
+            isinstance(forwarder, BaseForwarder)
+            and forwarder.include is None
+            and not forwarder.exclude
+        )
+        """No include or exclude list: every event, without asking `wants`."""
         self.memory_bytes = memory_bytes
         self.spool = spool
         self.memory: deque[bytes] = deque()
@@ -72,17 +85,45 @@ class Lane:
 
     # -- intake (called by the dispatcher, in the loop thread) --------------------------------
 
+    def accept(self, items: Sequence[Event | Identified], several: bool) -> None:
+        """Encode the events this forwarder wants and queue them; `several`: other lanes see
+        the same events, so a transform hook gets a message of its own to change."""
+        forwarder = self.forwarder
+        wants, direct = forwarder.wants, self.direct
+        takes_all = self.takes_all
+        for item in items:
+            if not takes_all and not wants(event_name(item)):
+                continue
+            try:
+                if direct is not None:
+                    encoded = direct(item)
+                else:
+                    message = to_message(item)
+                    if several and getattr(forwarder, "transform", None) is not None:
+                        message = copy.deepcopy(message)
+                    encoded = forwarder.prepare(message)
+            except Exception as error:  # noqa: BLE001 - one event's fault, not the batch's
+                self.drop("encode_error")
+                name = event_name(item)
+                self._error(f"cannot encode {name!r}: {type(error).__name__}: {error}")
+                continue
+            if encoded is None:
+                self.drop("transform")
+            else:
+                self.offer(encoded)
+
     def offer(self, item: bytes) -> None:
-        if len(item) > self.forwarder.max_event_bytes:
+        size = len(item)
+        if size > self.forwarder.max_event_bytes:
             self.drop("too_large")
             return
-        if self.spool.records or self.in_memory + len(item) > self.memory_bytes:
+        if self.spool.records or self.in_memory + size > self.memory_bytes:
             self.spill(item)
             return
         if not self.memory:
             self.oldest = time.monotonic()
         self.memory.append(item)
-        self.in_memory += len(item)
+        self.in_memory += size
 
     def spill(self, item: bytes) -> None:
         try:

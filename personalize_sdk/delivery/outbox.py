@@ -20,7 +20,6 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
-import copy
 import logging
 import os
 import threading
@@ -34,7 +33,7 @@ from .._exceptions import ConfigError
 from ..delivery_config import DeliverySettings
 from ..events import Event
 from ..forwarders import Forwarder
-from ..segment_message import Identified, event_name, to_message
+from ..segment_message import Identified
 from .lane import Lane
 from .snapshot import owned
 from .spool import Spool
@@ -230,40 +229,15 @@ class Outbox:
 
     def _dispatch(self) -> int:
         """Move queued events to the lanes; returns how many were moved."""
-        intake, lanes = self._intake, self._lanes
-        several = len(lanes) > 1
-        moved = 0
-        while intake and moved < _ROUND:
-            item = intake.popleft()
-            moved += 1
-            name = event_name(item)
-            message = None
-            for lane in lanes:
-                forwarder = lane.forwarder
-                if not forwarder.wants(name):
-                    continue
-                if message is None:
-                    message = to_message(item)
-                try:
-                    own = (
-                        copy.deepcopy(message)
-                        if several and getattr(forwarder, "transform", None) is not None
-                        else message
-                    )
-                    encoded = forwarder.prepare(own)
-                except Exception as error:  # noqa: BLE001 - one event's fault, not the batch's
-                    lane.drop("encode_error")
-                    lane._error(f"cannot encode {name!r}: {type(error).__name__}: {error}")
-                    continue
-                if encoded is None:
-                    lane.drop("transform")
-                else:
-                    lane.offer(encoded)
-        if moved:
-            for lane in lanes:
+        intake = self._intake
+        items = [intake.popleft() for _ in range(min(len(intake), _ROUND))]
+        if items:
+            several = len(self._lanes) > 1
+            for lane in self._lanes:
+                lane.accept(items, several)
                 lane.spool.sync()
                 lane.wake.set()
-        return moved
+        return len(items)
 
     async def _drained(self) -> bool:
         lanes = self._lanes

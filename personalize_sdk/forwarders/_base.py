@@ -6,15 +6,20 @@ the buffering, batching, retries, spilling and counting for all of them alike.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from .._exceptions import ConfigError, PersonalizeError
 from ..delivery_config import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_SIZE, DEFAULT_INTERVAL
+from ..events import Event
+from ..segment_bytes import encode_json, to_json
+from ..segment_message import Identified
 
 Transform = Callable[[dict[str, Any]], "dict[str, Any] | None"]
 """A hook that redacts or enriches each message before it is encoded; None drops it."""
+
+DirectEncoder = Callable[[Event | Identified], bytes]
+"""``prepare(to_message(item))`` in one step (`personalize_sdk.segment_bytes`)."""
 
 
 class DeliveryFailed(PersonalizeError):
@@ -106,6 +111,14 @@ class BaseForwarder:
     def encode(self, message: Mapping[str, Any]) -> bytes:
         return encode_json(message)
 
+    def direct_encoder(self) -> DirectEncoder | None:
+        """What the pipeline may call instead of ``prepare(to_message(item))``: the same bytes
+        without building the message. None when a transform hook must see the message, or a
+        subclass encodes in its own way."""
+        if self.transform is not None or type(self).encode is not BaseForwarder.encode:
+            return None
+        return to_json
+
     async def send(self, items: Sequence[bytes]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -132,15 +145,6 @@ class BaseForwarder:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
-
-
-_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
-"""Built once: `json.dumps` with options builds a new encoder on every call."""
-
-
-def encode_json(message: Mapping[str, Any]) -> bytes:
-    """Compact UTF-8 JSON; a value JSON cannot hold is sent as its text, never fails a batch."""
-    return _JSON.encode(message).encode()
 
 
 def expect(options: Mapping[str, Any], name: str, kind: type | tuple[type, ...], what: str) -> None:

@@ -6,6 +6,7 @@ as `segment_message` spells it; msgpack goes out as ``application/msgpack``.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -14,8 +15,9 @@ import httpx
 import msgpack
 
 from .._exceptions import ConfigError
+from ..segment_bytes import to_json, to_msgpack
 from ..segment_message import iso_timestamp
-from ._base import BaseForwarder, expect
+from ._base import BaseForwarder, DirectEncoder, expect
 from ._http_post import new_client, post_batch
 
 FORMATS = ("json", "msgpack")
@@ -70,6 +72,13 @@ class HttpForwarder(BaseForwarder):
         if self.format == "msgpack":
             return self._packer.pack(message)
         return super().encode(message)
+
+    def direct_encoder(self) -> DirectEncoder | None:
+        if self.transform is not None or type(self).encode is not HttpForwarder.encode:
+            return None
+        if self.format == "msgpack":
+            return functools.partial(to_msgpack, pack=self._packer.pack)
+        return to_json
 
     def body(self, items: Sequence[bytes]) -> bytes:
         """One request body from encoded items, without decoding them again."""

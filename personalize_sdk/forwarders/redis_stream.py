@@ -7,13 +7,15 @@ Each entry has one field, ``event``: the message as JSON (or msgpack with ``form
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgpack
 
 from .._exceptions import ConfigError
-from ._base import BaseForwarder, DeliveryFailed, expect
+from ..segment_bytes import to_json, to_msgpack
+from ._base import BaseForwarder, DeliveryFailed, DirectEncoder, expect
 
 FORMATS = ("json", "msgpack")
 
@@ -54,6 +56,7 @@ class RedisStreamForwarder(BaseForwarder):
         self.maxlen = maxlen
         self.format = format
         self.timeout = timeout
+        self._packer = msgpack.Packer(default=str)  # used by the delivery thread alone
         self._client: Any = None
 
     @classmethod
@@ -73,8 +76,15 @@ class RedisStreamForwarder(BaseForwarder):
 
     def encode(self, message: Mapping[str, Any]) -> bytes:
         if self.format == "msgpack":
-            return msgpack.packb(message, default=str)
+            return self._packer.pack(message)
         return super().encode(message)
+
+    def direct_encoder(self) -> DirectEncoder | None:
+        if self.transform is not None or type(self).encode is not RedisStreamForwarder.encode:
+            return None
+        if self.format == "msgpack":
+            return functools.partial(to_msgpack, pack=self._packer.pack)
+        return to_json
 
     async def send(self, items: Sequence[bytes]) -> None:
         if self._client is None:

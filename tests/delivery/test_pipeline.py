@@ -342,3 +342,31 @@ def test_forwarder_names_must_be_unique(delivery):
         Personalizer(
             forwarders=[SegmentForwarder("a", host="http://127.0.0.1:9")] * 2, delivery=delivery
         )
+
+
+def test_a_subclass_that_encodes_its_own_way_is_used_and_its_failures_drop_one_event(
+    sink: Sink, delivery
+):
+    class Tagged(HttpForwarder):
+        def encode(self, message):
+            if message["properties"].get("broken"):
+                raise ValueError("cannot encode this one")
+            return super().encode({**message, "tag": "mine"})
+
+    tagged = Tagged(sink.url + "/tagged", name="tagged")
+    plain = HttpForwarder(sink.url + "/plain", format="msgpack", name="plain")
+    assert tagged.direct_encoder() is None  # the override is honoured
+    assert plain.direct_encoder() is not None
+    with Personalizer(forwarders=[tagged, plain], delivery=delivery) as pz:
+        good = pz.track("v1", "Product Viewed", {"product_id": "p"})
+        pz.track("v1", "Product Viewed", {"broken": True})
+        assert pz.flush(5.0) is True
+        stats = pz.delivery_stats()
+    by_path: dict[str, list] = {}
+    for batch in sink.batches:
+        by_path.setdefault(batch["path"], []).extend(batch["payload"]["batch"])
+    assert [(m["messageId"], m["tag"]) for m in by_path["/tagged"]] == [(good, "mine")]
+    assert len(by_path["/plain"]) == 2 and "tag" not in by_path["/plain"][0]
+    assert stats["tagged"]["dropped"] == {"encode_error": 1}
+    assert "cannot encode this one" in stats["tagged"]["last_error"]
+    assert stats["plain"]["dropped"] == {}
