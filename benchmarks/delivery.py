@@ -37,6 +37,7 @@ from personalize_sdk.delivery import Outbox
 from personalize_sdk.delivery_config import DeliverySettings
 from personalize_sdk.events import Event
 from personalize_sdk.forwarders import BaseForwarder, HttpForwarder, SegmentForwarder
+from personalize_sdk.frozen_event import frozen
 from personalize_sdk.segment_message import to_message
 
 from . import peers
@@ -490,12 +491,14 @@ def _report_costs(events: Sequence[Event], sink: Sink) -> None:
     messages = [to_message(event) for event in events]
     forwarders = {case.label: case.build(sink) for case in CASES}
     rows = [("to_message (Segment-spec dict)", lambda: [to_message(e) for e in events])]
+    queued = [frozen(event) for event in events]
+    rows.append(("frozen (in track(), the caller's)", lambda: [frozen(e) for e in events]))
     for label, forwarder in forwarders.items():
         prepare = forwarder.prepare
         rows.append((f"{label}: prepare (encode)", lambda p=prepare: [p(m) for m in messages]))
         direct = forwarder.direct_encoder()
         if direct is not None:  # what the pipeline runs instead of the two above
-            rows.append((f"{label}: direct encoding", lambda d=direct: [d(e) for e in events]))
+            rows.append((f"{label}: direct, frozen", lambda d=direct: [d(q) for q in queued]))
     print("\n  per event, measured alone on the same events (best of 3), for reading the above:")
     for label, work in rows:
         best = min(_seconds(work) for _ in range(3))

@@ -2,10 +2,11 @@
 
 `to_json(item)` is ``encode_json(to_message(item))`` and `to_msgpack(item, pack)` is
 ``pack(to_message(item))``, byte for byte (tests/test_segment_bytes.py checks both on random
-events), without building the message dict: the keys and the library's context are encoded
-once, here, and only an event's own values are encoded per event. The delivery thread spends
-most of its time encoding, so this is its hot path; a forwarder with a `transform` hook, which
-must see the dict, goes the long way.
+events, and on the `FrozenEvent` the outbox queues for each), without building the message
+dict: the keys and the library's context are encoded once, here, and only an event's own values
+are encoded per event (a frozen event's properties not even that, in msgpack). The delivery
+thread spends most of its time encoding, so this is its hot path; a forwarder with a
+`transform` hook, which must see the dict, goes the long way.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from typing import Any
 import msgpack
 
 from .events import Event
+from .frozen_event import FrozenEvent, unpacked
 from .segment_message import LIBRARY, Identified, iso_timestamp, to_message
+
+Encodable = Event | FrozenEvent | Identified
 
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
 """Built once: `json.dumps` with options builds a new encoder on every call."""
@@ -33,13 +37,19 @@ def encode_json(message: Mapping[str, Any]) -> bytes:
 _JSON_LIBRARY_CONTEXT = _json_value({"library": LIBRARY})
 
 
-def to_json(item: Event | Identified) -> bytes:
-    """``encode_json(to_message(item))``, without the dict."""
-    if type(item) is not Event:
+def to_json(item: Encodable) -> bytes:
+    """``encode_json(to_message(item))``, without the dict (a `FrozenEvent`: of the event it
+    froze)."""
+    if type(item) is FrozenEvent:
+        visitor_id, name, packed, timestamp, message_id, packed_context, user_id = item
+        properties = unpacked(packed)
+        context = None if packed_context is None else unpacked(packed_context)
+    elif type(item) is Event:
+        visitor_id, name, properties, timestamp, message_id, context, _, user_id = item
+        if type(properties) is not dict:
+            properties = dict(properties)
+    else:
         return encode_json(to_message(item))
-    visitor_id, name, properties, timestamp, message_id, context, _, user_id = item
-    if type(properties) is not dict:
-        properties = dict(properties)
     context_text = (
         _json_value({**context, "library": LIBRARY}) if context else _JSON_LIBRARY_CONTEXT
     )
@@ -67,20 +77,23 @@ _MSGPACK_ANONYMOUS_ID = _keys.pack("anonymousId")
 _MSGPACK_USER_ID = _keys.pack("userId")
 
 
-def to_msgpack(item: Event | Identified, pack: Callable[[Any], bytes]) -> bytes:
+def to_msgpack(item: Encodable, pack: Callable[[Any], bytes]) -> bytes:
     """``pack(to_message(item))`` without the dict; `pack` is a ``msgpack.Packer(default=str)``'s
-    (one per thread: a Packer is not thread-safe)."""
-    if type(item) is not Event:
+    (one per thread: a Packer is not thread-safe). A `FrozenEvent`'s properties go as they are."""
+    if type(item) is FrozenEvent:
+        visitor_id, name, packed, timestamp, message_id, packed_context, user_id = item
+        context = None if packed_context is None else unpacked(packed_context)
+    elif type(item) is Event:
+        visitor_id, name, properties, timestamp, message_id, context, _, user_id = item
+        packed = pack(properties if type(properties) is dict else dict(properties))
+    else:
         return pack(to_message(item))
-    visitor_id, name, properties, timestamp, message_id, context, _, user_id = item
-    if type(properties) is not dict:
-        properties = dict(properties)
     parts = [
         _MSGPACK_MAP[6 + (visitor_id is not None) + (user_id is not None)],
         _MSGPACK_TRACK,
         pack(name),
         _MSGPACK_PROPERTIES,
-        pack(properties),
+        packed,
         _MSGPACK_MESSAGE_ID,
         pack(message_id),
         _MSGPACK_TIMESTAMP,

@@ -71,7 +71,6 @@ def to_message(item: Event | Identified) -> dict[str, Any]:
         message = {
             "type": "track",
             "event": item.name,
-            # The outbox's own copy (delivery/snapshot.py) as it is; another Mapping is copied.
             "properties": properties if type(properties) is dict else dict(properties),
             "messageId": item.message_id,
             "timestamp": iso_timestamp(item.timestamp),

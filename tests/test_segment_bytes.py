@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from personalize_sdk.events import Event
+from personalize_sdk.frozen_event import FrozenEvent, frozen, thawed
 from personalize_sdk.segment_bytes import encode_json, to_json, to_msgpack
 from personalize_sdk.segment_message import Identified, to_message
 
@@ -22,8 +23,12 @@ _scalars = (
     | _text
 )
 _values = st.recursive(
-    _scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
+    _scalars | st.datetimes(timezones=st.just(datetime.timezone.utc)) | st.decimals(places=2),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(_text, inner, max_size=4)
+    ),
     max_leaves=12,
 )
 _mappings = st.dictionaries(_text, _values, max_size=6)
@@ -51,6 +56,24 @@ def test_json_is_the_message_dict_encoded(event):
 def test_msgpack_is_the_message_dict_packed(event):
     pack = msgpack.Packer(default=str).pack
     assert to_msgpack(event, pack) == pack(to_message(event))
+
+
+@given(events)
+def test_a_frozen_event_encodes_to_the_same_bytes(event):
+    queued = frozen(event)
+    assert type(queued) is FrozenEvent
+    pack = msgpack.Packer(default=str).pack
+    assert to_json(queued) == encode_json(to_message(event))
+    assert to_msgpack(queued, pack) == pack(to_message(event))
+    assert encode_json(to_message(thawed(queued))) == encode_json(to_message(event))
+
+
+def test_an_event_msgpack_refuses_is_copied_instead_and_fails_later_alike():
+    event = Event("v", "Product Viewed", {"name": "bad \ud800 text", "tags": ["a"]}, 1.0, "m")
+    queued = frozen(event)
+    assert type(queued) is Event
+    assert queued.properties == event.properties
+    assert queued.properties["tags"] is not event.properties["tags"]
 
 
 def test_values_json_cannot_hold_are_sent_as_their_text_alike():

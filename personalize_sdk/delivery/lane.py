@@ -21,10 +21,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..circuit_breaker import CircuitBreaker
-from ..events import Event
 from ..forwarders import BaseForwarder, DeliveryFailed, Forwarder
 from ..forwarders._base import DirectEncoder
-from ..segment_message import Identified, event_name, to_message
+from ..frozen_event import FrozenEvent, thawed
+from ..segment_bytes import Encodable
+from ..segment_message import event_name, to_message
 from .backoff import retry_delay
 from .spool import Spool
 
@@ -85,7 +86,7 @@ class Lane:
 
     # -- intake (called by the dispatcher, in the loop thread) --------------------------------
 
-    def accept(self, items: Sequence[Event | Identified], several: bool) -> None:
+    def accept(self, items: Sequence[Encodable], several: bool) -> None:
         """Encode the events this forwarder wants and queue them; `several`: other lanes see
         the same events, so a transform hook gets a message of its own to change."""
         forwarder = self.forwarder
@@ -98,9 +99,12 @@ class Lane:
                 if direct is not None:
                     encoded = direct(item)
                 else:
-                    message = to_message(item)
-                    if several and getattr(forwarder, "transform", None) is not None:
-                        message = copy.deepcopy(message)
+                    if type(item) is FrozenEvent:  # thawed: a message of this lane's own
+                        message = to_message(thawed(item))
+                    else:
+                        message = to_message(item)
+                        if several and getattr(forwarder, "transform", None) is not None:
+                            message = copy.deepcopy(message)
                     encoded = forwarder.prepare(message)
             except Exception as error:  # noqa: BLE001 - one event's fault, not the batch's
                 self.drop("encode_error")

@@ -1,7 +1,7 @@
 """`Outbox`: takes accepted events from `track()`/`identify()` and delivers them to every
 forwarder, from one background thread per process.
 
-The caller's side is a copy of the event's mappings and one ``deque.append``: no lock, no
+The caller's side is a msgpack copy of the event's mappings and one ``deque.append``: no lock, no
 I/O, never blocks. The thread, started with the first event, runs an asyncio loop with one
 `Lane` per forwarder (so a slow destination delays no other) and a dispatcher that turns queued
 events into Segment-spec messages, encodes them once per forwarder and hands them to the lanes.
@@ -33,9 +33,9 @@ from .._exceptions import ConfigError
 from ..delivery_config import DeliverySettings
 from ..events import Event
 from ..forwarders import Forwarder
+from ..frozen_event import FrozenEvent, frozen
 from ..segment_message import Identified
 from .lane import Lane
-from .snapshot import owned
 from .spool import Spool
 
 logger = logging.getLogger("personalize_sdk.delivery")
@@ -64,7 +64,7 @@ class Outbox:
         _OUTBOXES.add(self)
 
     def _reset(self) -> None:
-        self._intake: deque[Event | Identified] = deque()
+        self._intake: deque[FrozenEvent | Event | Identified] = deque()
         self._lock = threading.Lock()
         self._running = False
         self._thread: threading.Thread | None = None
@@ -81,7 +81,7 @@ class Outbox:
 
         What is queued is a copy of the caller's mappings: whatever the caller does with them
         afterwards changes nothing that is forwarded."""
-        self._intake.append(owned(item))
+        self._intake.append(frozen(item))
         if not self._running:
             self._start()
 

@@ -11,14 +11,12 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from .._exceptions import ConfigError, PersonalizeError
 from ..delivery_config import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_SIZE, DEFAULT_INTERVAL
-from ..events import Event
-from ..segment_bytes import encode_json, to_json
-from ..segment_message import Identified
+from ..segment_bytes import Encodable, encode_json, to_json
 
 Transform = Callable[[dict[str, Any]], "dict[str, Any] | None"]
 """A hook that redacts or enriches each message before it is encoded; None drops it."""
 
-DirectEncoder = Callable[[Event | Identified], bytes]
+DirectEncoder = Callable[[Encodable], bytes]
 """``prepare(to_message(item))`` in one step (`personalize_sdk.segment_bytes`)."""
 
 
