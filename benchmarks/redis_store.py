@@ -303,7 +303,8 @@ def _widgets(prefix: str, quick: bool) -> None:
     config = {"campaigns": widgets.campaigns(CAMPAIGNS)}
     memory = Personalizer(config, clock=lambda: NOW, secret="b" * 32)
     store = RedisStore(URL, prefix=f"{prefix}w:", local_ttl=LOCAL_TTL)
-    store.popularity_feed = lambda: _feed_at_now(store)  # type: ignore[method-assign]
+    # The shared popularity feed runs on the Personalizer's clock (NOW), as memory's counters
+    # do: by the real clock the replayed days would fall out of its window at the first pull.
     remote = Personalizer(config, store=store, clock=lambda: NOW, secret="b" * 32)
     started = time.perf_counter()
     visitors = [steps[0].visitor_id for steps in histories if replay(memory, steps)]
@@ -384,16 +385,6 @@ def _compare(
         same += ours == theirs
         differ.update(kind for _, kind in set(ours) ^ set(theirs))
     return same, dict(differ)
-
-
-def _feed_at_now(store: RedisStore) -> Any:
-    """The store's shared popularity feed (what `RedisStore.popularity_feed` builds), on the
-    Personalizers' fixed clock: by the real clock the replayed shoppers' day buckets fall out
-    of its window at the first pull, and the recommendations would differ from memory's."""
-    from personalize_sdk.redis_popularity import RedisPopularityFeed
-
-    client = redis.Redis.from_url(store.url, socket_timeout=2.0, socket_connect_timeout=0.5)
-    return RedisPopularityFeed(client, prefix=store.keys.prefix, clock=lambda: NOW)
 
 
 def _timed(
