@@ -31,6 +31,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import msgpack
+
 from personalize_sdk import Personalizer
 from personalize_sdk._ids import new_message_id
 from personalize_sdk.delivery import Outbox
@@ -491,8 +493,9 @@ def _report_costs(events: Sequence[Event], sink: Sink) -> None:
     messages = [to_message(event) for event in events]
     forwarders = {case.label: case.build(sink) for case in CASES}
     rows = [("to_message (Segment-spec dict)", lambda: [to_message(e) for e in events])]
-    queued = [frozen(event) for event in events]
-    rows.append(("frozen (in track(), the caller's)", lambda: [frozen(e) for e in events]))
+    pack = msgpack.Packer(default=str).pack
+    queued = [frozen(event, pack) for event in events]
+    rows.append(("frozen (in track(), the caller's)", lambda: [frozen(e, pack) for e in events]))
     for label, forwarder in forwarders.items():
         prepare = forwarder.prepare
         rows.append((f"{label}: prepare (encode)", lambda p=prepare: [p(m) for m in messages]))

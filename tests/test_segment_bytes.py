@@ -60,9 +60,9 @@ def test_msgpack_is_the_message_dict_packed(event):
 
 @given(events)
 def test_a_frozen_event_encodes_to_the_same_bytes(event):
-    queued = frozen(event)
-    assert type(queued) is FrozenEvent
     pack = msgpack.Packer(default=str).pack
+    queued = frozen(event, pack)
+    assert type(queued) is FrozenEvent
     assert to_json(queued) == encode_json(to_message(event))
     assert to_msgpack(queued, pack) == pack(to_message(event))
     assert encode_json(to_message(thawed(queued))) == encode_json(to_message(event))
@@ -70,10 +70,13 @@ def test_a_frozen_event_encodes_to_the_same_bytes(event):
 
 def test_an_event_msgpack_refuses_is_copied_instead_and_fails_later_alike():
     event = Event("v", "Product Viewed", {"name": "bad \ud800 text", "tags": ["a"]}, 1.0, "m")
-    queued = frozen(event)
+    pack = msgpack.Packer(default=str).pack
+    queued = frozen(event, pack)
     assert type(queued) is Event
     assert queued.properties == event.properties
     assert queued.properties["tags"] is not event.properties["tags"]
+    good = Event("v", "Product Viewed", {"price": 2.5}, 1.0, "m2")  # the same packer, after
+    assert to_msgpack(frozen(good, pack), pack) == pack(to_message(good))
 
 
 def test_values_json_cannot_hold_are_sent_as_their_text_alike():

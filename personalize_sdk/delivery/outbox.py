@@ -29,6 +29,8 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
+import msgpack
+
 from .._exceptions import ConfigError
 from ..delivery_config import DeliverySettings
 from ..events import Event
@@ -39,6 +41,9 @@ from .lane import Lane
 from .spool import Spool
 
 logger = logging.getLogger("personalize_sdk.delivery")
+
+_PACKERS = threading.local()
+"""A msgpack packer per calling thread, for `frozen` (a Packer is not thread-safe)."""
 
 _BUSY_TICK = 0.002
 _IDLE_TICK = 0.02
@@ -81,7 +86,11 @@ class Outbox:
 
         What is queued is a copy of the caller's mappings: whatever the caller does with them
         afterwards changes nothing that is forwarded."""
-        self._intake.append(frozen(item))
+        try:
+            pack = _PACKERS.pack
+        except AttributeError:  # this thread's first event
+            pack = _PACKERS.pack = msgpack.Packer(default=str).pack
+        self._intake.append(frozen(item, pack))
         if not self._running:
             self._start()
 
