@@ -52,7 +52,9 @@ class Lane:
         self.in_memory = 0
         """Bytes of the events in `memory`."""
         self.oldest = 0.0
-        """When the oldest event in memory arrived (monotonic), for the batch interval."""
+        """When the oldest event in memory arrived (monotonic), for the batch interval; after a
+        batch left, no later than the oldest left behind arrived (so never late, at times
+        early)."""
         self.inflight: list[bytes] = []
         self.inflight_from_spool = False
         self.flushing = 0
@@ -188,8 +190,8 @@ class Lane:
                 taken += len(item)
                 batch.append(item)
             self.in_memory -= taken
-            if memory:
-                self.oldest = time.monotonic()
+            # What is left arrived after `oldest`, which stays: the rest of a backlog goes out
+            # within `interval` of its oldest event too, not an interval after this batch.
             return batch
         if len(self.spool):
             batch = self.spool.read_batch(size, limit)

@@ -370,3 +370,21 @@ def test_a_subclass_that_encodes_its_own_way_is_used_and_its_failures_drop_one_e
     assert stats["tagged"]["dropped"] == {"encode_error": 1}
     assert "cannot encode this one" in stats["tagged"]["last_error"]
     assert stats["plain"]["dropped"] == {}
+
+
+def test_the_rest_of_a_backlog_goes_within_its_interval_not_an_interval_later(sink: Sink, delivery):
+    """A destination slow for a moment lets a backlog build: once it answers, the full batches
+    go, and then the remainder at once (its oldest event waited past the interval already)."""
+    sink.script = [("slow", 1.5)]
+    forwarder = SegmentForwarder("k", host=sink.url, batch_size=500, interval=1.5)
+    with Personalizer(forwarders=[forwarder], delivery=delivery) as pz:
+        started = time.monotonic()
+        ids = _track(pz, 500)  # one full batch: it goes at once, and is answered in 1.5 s
+        assert _wait(lambda: sink.requests, 5.0)
+        ids += _track(pz, 700, start=500)  # a full batch and 200 left behind
+        assert _wait(lambda: set(ids) <= set(sink.message_ids()), 10.0)
+        elapsed = time.monotonic() - started
+    # 1.5 s of the slow answer, by when the 200 waited their interval: they go at once (they
+    # would wait 1.5 s more if their clock restarted when the batch before them left)
+    assert elapsed < 2.3, elapsed
+    assert len(sink.message_ids()) == 1200
