@@ -6,24 +6,20 @@ as `segment_message` spells it; msgpack goes out as ``application/msgpack``.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
-import msgpack
 
 from .._exceptions import ConfigError
-from ..segment_bytes import to_json, to_msgpack
 from ..segment_message import iso_timestamp
-from ._base import BaseForwarder, DirectEncoder, expect
+from ._base import expect
+from ._formatted import FormattedForwarder
 from ._http_post import new_client, post_batch
 
-FORMATS = ("json", "msgpack")
 
-
-class HttpForwarder(BaseForwarder):
+class HttpForwarder(FormattedForwarder):
     type = "http"
     options = frozenset({"url", "format", "gzip", "headers", "timeout"})
     required = frozenset({"url"})
@@ -39,16 +35,14 @@ class HttpForwarder(BaseForwarder):
         **common: Any,
     ) -> None:
         self.check_options({"url": url, "format": format, "gzip": gzip, "timeout": timeout})
-        super().__init__(**common)
+        super().__init__(format=format, **common)
         self.url = url
-        self.format = format
         self.gzip = gzip
         self.headers = {
             "Content-Type": "application/msgpack" if format == "msgpack" else "application/json",
             **(headers or {}),
         }
         self.timeout = timeout
-        self._packer = msgpack.Packer(default=str)
         self._client: httpx.AsyncClient | None = None
 
     @classmethod
@@ -57,9 +51,6 @@ class HttpForwarder(BaseForwarder):
         url = options.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ConfigError(f"expected an http(s):// URL, got {url!r}", field="url")
-        if options.get("format", "json") not in FORMATS:
-            message = f"expected one of {FORMATS}, got {options['format']!r}"
-            raise ConfigError(message, field="format")
         expect(options, "gzip", bool, "true or false")
         expect(options, "timeout", (int, float), "seconds")
         headers = options.get("headers", {})
@@ -67,18 +58,6 @@ class HttpForwarder(BaseForwarder):
             isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
         ):
             raise ConfigError("expected a table of header names to text values", field="headers")
-
-    def encode(self, message: Mapping[str, Any]) -> bytes:
-        if self.format == "msgpack":
-            return self._packer.pack(message)
-        return super().encode(message)
-
-    def direct_encoder(self) -> DirectEncoder | None:
-        if self.transform is not None or type(self).encode is not HttpForwarder.encode:
-            return None
-        if self.format == "msgpack":
-            return functools.partial(to_msgpack, pack=self._packer.pack)
-        return to_json
 
     def body(self, items: Sequence[bytes]) -> bytes:
         """One request body from encoded items, without decoding them again."""

@@ -7,20 +7,15 @@ Each entry has one field, ``event``: the message as JSON (or msgpack with ``form
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import msgpack
-
 from .._exceptions import ConfigError
-from ..segment_bytes import to_json, to_msgpack
-from ._base import BaseForwarder, DeliveryFailed, DirectEncoder, expect
-
-FORMATS = ("json", "msgpack")
+from ._base import DeliveryFailed, expect
+from ._formatted import FormattedForwarder
 
 
-class RedisStreamForwarder(BaseForwarder):
+class RedisStreamForwarder(FormattedForwarder):
     type = "redis_stream"
     options = frozenset({"url", "stream", "maxlen", "format", "timeout"})
     required = frozenset({"url"})
@@ -40,7 +35,7 @@ class RedisStreamForwarder(BaseForwarder):
         self.check_options(
             {"url": url, "stream": stream, "maxlen": maxlen, "format": format, "timeout": timeout}
         )
-        super().__init__(**common)
+        super().__init__(format=format, **common)
         # Imported here, in the thread that builds the forwarder: the delivery thread must
         # import nothing (see `_http_post._LAZY_IMPORTS`), and a missing extra fails at once.
         try:
@@ -54,9 +49,7 @@ class RedisStreamForwarder(BaseForwarder):
         self.url = url
         self.stream = stream
         self.maxlen = maxlen
-        self.format = format
         self.timeout = timeout
-        self._packer = msgpack.Packer(default=str)  # used by the delivery thread alone
         self._client: Any = None
 
     @classmethod
@@ -70,21 +63,6 @@ class RedisStreamForwarder(BaseForwarder):
             raise ConfigError("expected a stream key", field="stream")
         expect(options, "maxlen", int, "a number of entries")
         expect(options, "timeout", (int, float), "seconds")
-        if options.get("format", "json") not in FORMATS:
-            message = f"expected one of {FORMATS}, got {options['format']!r}"
-            raise ConfigError(message, field="format")
-
-    def encode(self, message: Mapping[str, Any]) -> bytes:
-        if self.format == "msgpack":
-            return self._packer.pack(message)
-        return super().encode(message)
-
-    def direct_encoder(self) -> DirectEncoder | None:
-        if self.transform is not None or type(self).encode is not RedisStreamForwarder.encode:
-            return None
-        if self.format == "msgpack":
-            return functools.partial(to_msgpack, pack=self._packer.pack)
-        return to_json
 
     async def send(self, items: Sequence[bytes]) -> None:
         if self._client is None:
