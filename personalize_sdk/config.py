@@ -30,7 +30,7 @@ from ._exceptions import ConfigError
 from .campaign import Campaign
 from .collector_config import CollectorSettings
 from .conditions import compile_condition
-from .delivery_config import DeliverySettings, ForwarderSpec, load_forwarders
+from .delivery_config import DeliverySettings, ForwarderSpec
 from .segments import BUILTIN_RULES
 
 if sys.version_info >= (3, 11):
@@ -217,7 +217,7 @@ class Config:
             campaigns=_load_campaigns(data.get("campaigns", []), source),
             widgets=WidgetSettings.from_dict(data.get("widgets", {}), source),
             store=store,
-            forwarders=load_forwarders(data.get("forwarders", []), source),
+            forwarders=_load_forwarders(data.get("forwarders", []), source),
             delivery=DeliverySettings.from_dict(data.get("delivery", {}), source),
             collector=CollectorSettings.from_dict(data.get("collector", {}), source),
             source=source,
@@ -322,3 +322,11 @@ def _load_campaigns(raw: Any, source: str) -> tuple[Campaign, ...]:
         seen.add(campaign.id)
         campaigns.append(campaign)
     return tuple(campaigns)
+
+
+def _load_forwarders(raw: Any, source: str) -> tuple[ForwarderSpec, ...]:
+    if raw == []:
+        return ()
+    from .forwarders.specs import load_forwarders  # the types import httpx: only when needed
+
+    return load_forwarders(raw, source)

@@ -16,7 +16,7 @@ include = ["Order Completed"]  # event names to forward (default: all)
 exclude = []                   # event names never to forward
 ```
 
-Each forwarder type checks its own options (see `personalize_sdk.forwarders`) when the config
+Each forwarder type checks its own options (`personalize_sdk.forwarders.specs`) when the config
 is loaded, so a typo is a `ConfigError` naming the forwarder and the field, not a surprise at
 the first event.
 """
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -40,8 +39,6 @@ DEFAULT_DRAIN_TIMEOUT = 5.0
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_BATCH_BYTES = 475_000
 DEFAULT_INTERVAL = 1.0
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
 
 
 def default_spool_dir() -> Path:
@@ -84,10 +81,10 @@ class DeliverySettings:
         values: dict[str, Any] = {}
         for name in ("memory_bytes", "disk_bytes"):
             if name in raw:
-                values[name] = _integer(raw[name], 0, source, f"delivery.{name}")
+                values[name] = checked_integer(raw[name], 0, source, f"delivery.{name}")
         for name in ("drain_timeout", "log_interval"):
             if name in raw:
-                values[name] = _seconds(raw[name], source, f"delivery.{name}")
+                values[name] = checked_seconds(raw[name], source, f"delivery.{name}")
         if "spool_dir" in raw:
             if not isinstance(raw["spool_dir"], str) or not raw["spool_dir"]:
                 raise ConfigError(
@@ -117,91 +114,14 @@ class ForwarderSpec:
     options: Mapping[str, Any] = attrs.field(factory=dict)
 
 
-_COMMON = frozenset({"type", "name", "include", "exclude", "batch_size", "batch_bytes", "interval"})
-
-
-def load_forwarders(raw: Any, source: str) -> tuple[ForwarderSpec, ...]:
-    """Parse and check `[[forwarders]]`; each type validates its own options here."""
-    from .forwarders import FORWARDER_TYPES  # the types import httpx; config loads without
-
-    if not isinstance(raw, list):
-        raise ConfigError(
-            "expected an array of tables ([[forwarders]])", source=source, field="forwarders"
-        )
-    specs: list[ForwarderSpec] = []
-    seen: set[str] = set()
-    for index, entry in enumerate(raw):
-        where = f"forwarders[{index}]"
-        if not isinstance(entry, Mapping):
-            raise ConfigError("expected a table", source=source, field=where)
-        kind = entry.get("type")
-        if kind not in FORWARDER_TYPES:
-            raise ConfigError(
-                f"unknown forwarder type {kind!r} (known: {sorted(FORWARDER_TYPES)})",
-                source=source,
-                field=f"{where}.type",
-            )
-        name = entry.get("name", kind)
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise ConfigError(
-                f"name must be 1-64 letters, digits, '_' or '-', got {name!r}",
-                source=source,
-                field=f"{where}.name",
-            )
-        if name in seen:
-            raise ConfigError(
-                "two forwarders share this name (give each its own `name`)",
-                source=source,
-                field=f"{where}.name",
-            )
-        seen.add(name)
-        where = f"forwarder {name!r}"
-        options = {key: value for key, value in entry.items() if key not in _COMMON}
-        try:
-            FORWARDER_TYPES[kind].check_options(options)
-        except ConfigError as error:
-            field = f"{where}.{error.field}"
-            raise ConfigError(error.message, source=source, field=field) from None
-        specs.append(
-            ForwarderSpec(
-                type=kind,
-                name=name,
-                include=_names(entry["include"], source, f"{where}.include")
-                if "include" in entry
-                else None,
-                exclude=_names(entry.get("exclude", []), source, f"{where}.exclude"),
-                batch_size=_integer(
-                    entry.get("batch_size", DEFAULT_BATCH_SIZE), 1, source, f"{where}.batch_size"
-                ),
-                batch_bytes=_integer(
-                    entry.get("batch_bytes", DEFAULT_BATCH_BYTES),
-                    1024,
-                    source,
-                    f"{where}.batch_bytes",
-                ),
-                interval=_seconds(
-                    entry.get("interval", DEFAULT_INTERVAL), source, f"{where}.interval"
-                ),
-                options=options,
-            )
-        )
-    return tuple(specs)
-
-
-def _names(raw: Any, source: str, field: str) -> frozenset[str]:
-    if not isinstance(raw, list) or not all(isinstance(name, str) for name in raw):
-        raise ConfigError("expected a list of event names", source=source, field=field)
-    return frozenset(raw)
-
-
-def _integer(raw: Any, minimum: int, source: str, field: str) -> int:
+def checked_integer(raw: Any, minimum: int, source: str, field: str) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or raw < minimum:
         message = f"expected an integer >= {minimum}, got {raw!r}"
         raise ConfigError(message, source=source, field=field)
     return raw
 
 
-def _seconds(raw: Any, source: str, field: str) -> float:
+def checked_seconds(raw: Any, source: str, field: str) -> float:
     if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
         raise ConfigError(f"expected seconds, got {raw!r}", source=source, field=field)
     if raw <= 0 or raw > 3600:
