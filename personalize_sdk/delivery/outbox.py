@@ -3,8 +3,8 @@ forwarder, from one background thread per process.
 
 The caller's side is a msgpack copy of the event's mappings and one ``deque.append``: no lock, no
 I/O, never blocks. The thread, started with the first event, runs an asyncio loop with one
-`Lane` per forwarder (so a slow destination delays no other) and a dispatcher that turns queued
-events into Segment-spec messages, encodes them once per forwarder and hands them to the lanes.
+`Lane` per forwarder (so a slow destination delays no other) and a dispatcher that hands the
+queued events to the lanes, each encoding them for its forwarder (`segment_bytes`).
 
 Fork-safe: `os.register_at_fork` (and a process id check in `flush`) gives a forked child
 (gunicorn ``--preload``, uWSGI, Celery prefork) a fresh queue, thread and connections; what
