@@ -90,6 +90,7 @@ class Personalize:
         app.after_request(runtime.after_request)
         app.add_template_global(runtime.personalize_slot, "personalize_slot")
         app.add_template_global(runtime.personalize_assets, "personalize_assets")
+        app.context_processor(runtime.template_context)
         app.register_blueprint(runtime.blueprint(), url_prefix=runtime.settings.prefix)
         if user_logged_in is not None:
             # Per app (the sender); blinker holds the receiver weakly, the runtime lives with
@@ -218,6 +219,13 @@ class _Runtime:
             logger.exception("personalize could not identify the user at login")
 
     # -- templates ----------------------------------------------------------------------------
+
+    def template_context(self) -> dict[str, Any]:
+        """Once per `render_template` in a request the extension saw: ``personalize_slot`` as
+        the request's own `RequestPersonalize.render`, so each slot of the page costs one call
+        (the global below looks up ``g`` through two context-local proxies every time)."""
+        handle = g.get("personalize") if has_request_context() else None
+        return {"personalize_slot": handle.render} if isinstance(handle, RequestPersonalize) else {}
 
     def personalize_slot(self, slot: str = "top") -> Markup:
         """``{{ personalize_slot("top") }}``: the widgets of `slot` for this visitor and page
