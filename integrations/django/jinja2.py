@@ -17,12 +17,17 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from .templatetags.personalize import handle_in, render_assets, render_slot
+from .templatetags.personalize import handle_in, render_assets
 
 
 @jinja2.pass_context
 def personalize_slot(context: jinja2.runtime.Context, slot: str = "top") -> Markup:
-    return Markup(render_slot(handle_in(context), slot))
+    handle = handle_in(context)
+    # Jinja's string literals are plain str and `render` gives Markup: nothing to convert.
+    return _NOTHING if handle is None else handle.render(slot)
+
+
+_NOTHING = Markup("")
 
 
 @jinja2.pass_context
