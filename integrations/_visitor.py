@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+from typing import Any
 
 import attrs
 
@@ -36,6 +37,18 @@ def visitor_from_cookie(value: str | None, signer: Signer) -> Visitor:
     if visitor_id is None:
         return Visitor(new_visitor_id(), True)
     return Visitor(visitor_id, False, value)
+
+
+def request_visitor(value: str | None, pz: Any) -> Visitor:
+    """`visitor_from_cookie` for the request a handle is made for; a new visitor's id is told
+    to a store that can use it (`RedisStore.note_new_visitor`: nothing can be stored under an
+    id minted just now, so its first page reads nothing from Redis)."""
+    visitor = visitor_from_cookie(value, pz.signer)
+    if visitor.is_new:
+        note = getattr(pz.store, "note_new_visitor", None)
+        if note is not None:
+            note(visitor.id)
+    return visitor
 
 
 @functools.lru_cache(maxsize=16_384)

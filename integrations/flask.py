@@ -45,7 +45,7 @@ from ._handle import RequestPersonalize
 from ._pages import PageResolver
 from ._settings import IntegrationSettings
 from ._static import asset_tags, static_file
-from ._visitor import Visitor, set_cookie_header, visitor_from_cookie
+from ._visitor import Visitor, request_visitor, set_cookie_header, visitor_from_cookie
 
 try:  # Flask-Login is optional: without it there is no customer to read or to identify on login
     import flask_login
@@ -156,7 +156,7 @@ class _Runtime:
         if self.is_own_route():
             return
         pz = self.personalizer
-        visitor = visitor_from_cookie(request.cookies.get(self.settings.cookie_name), pz.signer)
+        visitor = request_visitor(request.cookies.get(self.settings.cookie_name), pz)
         g._personalize_visitor = visitor
         g.personalize = RequestPersonalize(pz, visitor.id, self._page(), user_id=_user_id())
 

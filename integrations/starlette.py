@@ -61,7 +61,7 @@ from ._starlette_templates import (
     personalize_assets,
     personalize_slot,
 )
-from ._visitor import Visitor, set_cookie_header, visitor_from_cookie
+from ._visitor import Visitor, request_visitor, set_cookie_header
 
 __all__ = [
     "PersonalizeMiddleware",
@@ -153,7 +153,7 @@ class PersonalizeMiddleware:
             headers = request_headers(scope["headers"])
             pz = self.personalizer
             cookie = cookie_value(headers.cookie, self.settings.cookie_name)
-            visitor = visitor_from_cookie(cookie, pz.signer)
+            visitor = request_visitor(cookie, pz)
             page = self._page(path, headers.user_agent)
             handle = RequestPersonalize(pz, visitor.id, page, user_id=user_id(scope))
             scope.setdefault("state", {})["personalize"] = handle

@@ -176,6 +176,15 @@ class RedisStore:
                 self._links[visitor_id] = cached
         return cached or None
 
+    def note_new_visitor(self, visitor_id: str) -> None:
+        """`visitor_id` was minted here just now (the integrations call this for a request
+        without a valid visitor cookie): nothing is stored under it, so its first events need
+        no read from Redis. Were something stored after all, the first write's compare-and-set
+        finds that version, and the writer folds the events into what is stored."""
+        with self._lock:
+            self._links.setdefault(visitor_id, _NO_LINK)
+            self._cache.setdefault(f"v:{visitor_id}", _Entry(None, ""))
+
     def _entry(self, key: str) -> _Entry | None:
         """The local copy, else the stored profile read into it (None: Redis unreachable)."""
         self._started()

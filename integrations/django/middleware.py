@@ -29,7 +29,7 @@ from django.utils.cache import patch_vary_headers
 from personalize_sdk import Page
 
 from .._handle import RequestPersonalize
-from .._visitor import Visitor, set_cookie_header, visitor_from_cookie
+from .._visitor import Visitor, request_visitor, set_cookie_header
 from .apps import Runtime, get_runtime
 
 logger = logging.getLogger("personalize_sdk.django")
@@ -82,7 +82,7 @@ def _is_own_route(request: HttpRequest, runtime: Runtime) -> bool:
 
 def _begin(request: HttpRequest, runtime: Runtime, user_id: str | None) -> Visitor:
     pz = runtime.personalizer
-    visitor = visitor_from_cookie(request.COOKIES.get(runtime.settings.cookie_name), pz.signer)
+    visitor = request_visitor(request.COOKIES.get(runtime.settings.cookie_name), pz)
     request.personalize = RequestPersonalize(  # type: ignore[attr-defined]
         pz, visitor.id, _page(request, runtime), user_id=user_id
     )

@@ -170,6 +170,69 @@ def test_an_unknown_visitor_is_read_in_one_round_trip(make):
     assert calls == ["HMGET"]  # linked: the customer's profile is a second read
 
 
+def _refusing_reads(store: RedisStore) -> None:
+    def refused(*args, **options):
+        raise AssertionError("read from Redis")
+
+    store._read_link = refused  # type: ignore[method-assign]
+    store.redis.hmget = refused  # type: ignore[method-assign]
+
+
+def test_a_visitor_minted_here_is_tracked_without_a_read(make):
+    store = make()
+    store.note_new_visitor("v-new")
+    _refusing_reads(store)
+    pz = Personalizer(store=store, strict=True)
+    pz.track("v-new", "Page Viewed")
+    pz.track("v-new", "Product Viewed", view("p1"))
+    assert store.flush(5) is True
+    assert store.stats()["writes"] >= 1
+    fresh = Personalizer(store=make(), strict=True)
+    assert fresh.profile("v-new").counters == {"Page Viewed": 1, "Product Viewed": 1}
+
+
+def test_a_visitor_noted_new_but_stored_after_all_loses_nothing(make):
+    """Noting an id that another process had stored (it cannot happen to a minted one): the
+    first write's compare-and-set finds the stored version, and the events are folded in."""
+    before = Personalizer(store=make(), strict=True)
+    before.track("v-old", "Page Viewed")
+    before.track("v-old", "Page Viewed")
+    assert before.store.flush(5) is True
+    store = make()
+    store.note_new_visitor("v-old")
+    Personalizer(store=store, strict=True).track("v-old", "Page Viewed")
+    assert store.flush(5) is True
+    assert store.stats()["conflicts"] >= 1
+    assert Personalizer(store=make(), strict=True).profile("v-old").counters == {"Page Viewed": 3}
+
+
+def test_a_new_visitors_first_page_reads_nothing_from_redis(make):
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from personalize_sdk.integrations.starlette import PersonalizeMiddleware
+
+    store = make()
+    pz = Personalizer(store=store, secret="s" * 32)
+    _refusing_reads(store)
+
+    async def home(request):
+        return HTMLResponse("<html><body>home</body></html>")
+
+    app = Starlette(routes=[Route("/", home)])
+    app.add_middleware(PersonalizeMiddleware, personalizer=pz)
+    with TestClient(app) as client:
+        answer = client.get("/")
+    assert answer.status_code == 200
+    visitor = answer.cookies["pz_vid"].split(".")[0]
+    assert pz.stats().get("errors.track", 0) == 0
+    assert store.flush(5) is True
+    fresh = Personalizer(store=make(), strict=True)
+    assert fresh.profile(visitor).counters == {"Page Viewed": 1}
+
+
 def test_a_forked_child_has_its_own_queue_cache_and_threads(make):
     store = make()
     pz = Personalizer(store=store, strict=True)
