@@ -40,7 +40,7 @@ from personalize_sdk.profile import profile_key
 from personalize_sdk.profile_codec import decode
 from personalize_sdk.redis_store import RedisStore
 
-from . import peers, widgets
+from . import _redis_first_page, peers, widgets
 from .peers import Call
 from .stats import call_times, header, median, percentile, us, verdict
 from .workload import (
@@ -87,7 +87,7 @@ def _at_least(label: str, value: float, floor: float, shown: str) -> str:
 
 
 def run(quick: bool = False) -> None:
-    print(header("redis: RedisStore on 127.0.0.1: throughput, widgets warm/cold, visibility"))
+    print(header("redis: RedisStore on 127.0.0.1: throughput, widgets, visibility, first page"))
     refused = peers.guard_loopback()
     client = redis.Redis.from_url(URL, socket_timeout=5)
     try:
@@ -103,6 +103,7 @@ def run(quick: bool = False) -> None:
         _throughput(context, prefix, quick)
         _widgets(prefix, quick)
         _visibility(context, prefix, quick)
+        _redis_first_page.run(URL, prefix, quick)
     finally:
         keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
         for start in range(0, len(keys), 1000):
