@@ -8,6 +8,7 @@ header `set_cookie_header` gives.
 from __future__ import annotations
 
 import functools
+import logging
 import secrets
 from typing import Any
 
@@ -16,6 +17,8 @@ import attrs
 from personalize_sdk.signing import Signer
 
 from ._settings import IntegrationSettings
+
+logger = logging.getLogger("personalize_sdk.integrations")
 
 
 @attrs.frozen
@@ -47,7 +50,10 @@ def request_visitor(value: str | None, pz: Any) -> Visitor:
     if visitor.is_new:
         note = getattr(pz.store, "note_new_visitor", None)
         if note is not None:
-            note(visitor.id)
+            try:
+                note(visitor.id)
+            except Exception:  # a hint for the store: the page goes on without it
+                logger.exception("personalize: the store could not note a new visitor")
     return visitor
 
 

@@ -13,7 +13,11 @@ from personalize_sdk.integrations._handle import RequestPersonalize
 from personalize_sdk.integrations._pages import PageResolver, device
 from personalize_sdk.integrations._settings import IntegrationSettings, build
 from personalize_sdk.integrations._static import static_file
-from personalize_sdk.integrations._visitor import set_cookie_header, visitor_from_cookie
+from personalize_sdk.integrations._visitor import (
+    request_visitor,
+    set_cookie_header,
+    visitor_from_cookie,
+)
 from tests.helpers import Clock
 
 SECRET = "integration-secret-0123456789"
@@ -191,3 +195,22 @@ def test_a_request_decides_its_slots_once_and_afresh_after_it_tracks():
     assert {w.kind for w in handle.widgets(page=other)} == {"recently_viewed", "hello_bar"}
     assert handle.render("top") == handle.render("top")  # the request's page: remembered
     assert len(decisions) == 4  # the other page is decided on its own, not remembered
+
+
+def test_a_new_visitor_is_told_to_a_store_that_asks_and_a_failing_hint_breaks_nothing(caplog):
+    noted: list[str] = []
+    pz = Personalizer(secret="s" * 32)
+    pz.store.note_new_visitor = noted.append  # type: ignore[attr-defined]
+    new = request_visitor(None, pz)
+    assert new.is_new and noted == [new.id]
+    cookie = set_cookie_header(new, pz.signer, IntegrationSettings(), https=False).split(";")[0]
+    returning = request_visitor(cookie.split("=", 1)[1], pz)
+    assert returning == visitor_from_cookie(cookie.split("=", 1)[1], pz.signer)
+    assert not returning.is_new and noted == [new.id]  # a returning visitor is not noted
+
+    def broken(visitor_id: str) -> None:
+        raise RuntimeError("store fault")
+
+    pz.store.note_new_visitor = broken  # type: ignore[attr-defined]
+    assert request_visitor("forged.value", pz).is_new
+    assert "could not note a new visitor" in caplog.text
