@@ -93,3 +93,14 @@ def test_an_identify_goes_the_long_way_to_the_same_bytes():
     pack = msgpack.Packer(default=str).pack
     assert to_json(identified) == encode_json(to_message(identified))
     assert to_msgpack(identified, pack) == pack(to_message(identified))
+
+
+def test_a_context_naming_its_own_library_is_overridden_alike():
+    context = {"library": {"name": "shop"}, "ip": "10.0.0.1"}
+    event = Event("v", "Page Viewed", {}, 1.0, "m", context)
+    pack = msgpack.Packer(default=str).pack
+    expected = to_message(event)
+    assert list(expected["context"]) == ["library", "ip"]  # the key keeps its place
+    assert to_json(frozen(event, pack)) == encode_json(expected)
+    assert to_msgpack(frozen(event, pack), pack) == pack(expected)
+    assert b'"name":"personalize-sdk"' in to_json(event)
