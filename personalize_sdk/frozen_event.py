@@ -7,18 +7,19 @@ next call, or appends to a product list, would change what was forwarded, or fai
 with "dictionary changed size during iteration". `frozen` packs them with msgpack, which is the
 cheapest deep copy there is (the C packer walks nested lists and mappings; 1.1 us per event of
 the `track` benchmark's mix, with a packer kept per thread, against 2.5-4 us for a copy in
-Python) and immutable by nature. A msgpack
-forwarder sends those bytes as they are; the JSON ones unpack them first.
+Python) and immutable by nature. A msgpack forwarder sends those bytes as they are; the JSON
+ones unpack them first.
 
 Packing keeps what the forwarders send: a value msgpack cannot hold is packed as its text, as the
 encoders would send it (`default=str`), tuples become lists as in JSON. An event msgpack refuses
-(a lone surrogate in a string) is copied in Python instead, and fails its encoding later, in
-the delivery thread, where that is counted.
+(a lone surrogate in a string) is copied with `copy.deepcopy` instead, and fails its encoding
+later, in the delivery thread, where that is counted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import copy
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import msgpack
@@ -26,7 +27,6 @@ import msgpack
 from .events import Event
 from .segment_message import Identified
 
-_SCALARS = frozenset({str, int, float, bool, type(None)})
 _new_tuple = tuple.__new__
 
 
@@ -66,11 +66,12 @@ def frozen(
                 ),
             )
         except Exception:  # noqa: BLE001 - e.g. a lone surrogate; see the module's docstring
+            # Validated events hold plain JSON values only: deepcopy copies them all.
             return item._replace(
-                properties=copied(item.properties),
-                context=None if context is None else copied(context),
+                properties=copy.deepcopy(item.properties), context=copy.deepcopy(context)
             )
-    return item._replace(traits=copied(item.traits))  # an identify: rare, copied in Python
+    # An identify's traits are the SDK's own already: `validate_traits` returns a deep copy.
+    return item
 
 
 def thawed(item: FrozenEvent) -> Event:
@@ -90,20 +91,3 @@ def thawed(item: FrozenEvent) -> Event:
 
 def unpacked(data: bytes) -> Any:
     return msgpack.unpackb(data, strict_map_key=False)
-
-
-def copied(mapping: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of `mapping` whose nested mappings and lists are copies too."""
-    copy = dict(mapping)
-    for key, value in copy.items():
-        if type(value) not in _SCALARS:
-            copy[key] = _copied_value(value)  # a value replaced in place: the size is unchanged
-    return copy
-
-
-def _copied_value(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return copied(value)
-    if isinstance(value, (list, tuple)):
-        return [item if type(item) in _SCALARS else _copied_value(item) for item in value]
-    return value  # datetime, Decimal, ...: immutable, or encoded as their text
