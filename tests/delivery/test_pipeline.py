@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -11,6 +12,7 @@ import attrs
 import pytest
 
 from personalize_sdk import Personalizer
+from personalize_sdk.delivery_config import DeliverySettings
 from personalize_sdk.forwarders import HttpForwarder, SegmentForwarder
 
 from .sink import Sink
@@ -388,3 +390,37 @@ def test_the_rest_of_a_backlog_goes_within_its_interval_not_an_interval_later(si
     # would wait 1.5 s more if their clock restarted when the batch before them left)
     assert elapsed < 2.3, elapsed
     assert len(sink.message_ids()) == 1200
+
+
+def test_a_failing_destination_opens_its_breaker_and_delays_no_other(sink: Sink, delivery):
+    """Five failed tries in a row open the forwarder's circuit breaker; the other forwarder
+    delivers meanwhile; after the cool-down the breaker lets a try through and all arrives."""
+    healthy = Sink()
+    try:
+        sink.script = [("status", 503, {"Retry-After": "0"})] * 5
+        failing = SegmentForwarder("k", host=sink.url, name="failing", interval=0.05)
+        other = SegmentForwarder("k", host=healthy.url, name="other", interval=0.05)
+        with Personalizer(forwarders=[failing, other], delivery=delivery) as pz:
+            ids = _track(pz, 20)
+            assert _wait(lambda: pz.delivery_stats()["failing"]["circuit_open"], 5.0)
+            assert set(healthy.message_ids()) == set(ids)  # while the breaker is open
+            assert pz.flush(10.0) is True
+            stats = pz.delivery_stats()["failing"]
+        assert stats["circuit_open"] is False
+        assert stats["retried"] == 5 and stats["dropped"] == {} and stats["sent"] == 20
+        assert set(sink.message_ids()) == set(ids)
+    finally:
+        healthy.close()
+
+
+def test_the_counters_are_logged_at_info_when_they_change(sink: Sink, tmp_path, caplog):
+    settings = attrs.evolve(DeliverySettings(spool_dir=tmp_path / "spool"), log_interval=0.05)
+    caplog.set_level(logging.INFO, logger="personalize_sdk.delivery")
+    forwarder = SegmentForwarder("k", host=sink.url, name="logged", interval=0.05)
+    with Personalizer(forwarders=[forwarder], delivery=settings) as pz:
+        _track(pz, 3)
+        assert pz.flush(5.0) is True
+        assert _wait(lambda: "forwarder 'logged': queued=0 sent=3" in caplog.text, 5.0)
+        lines = caplog.text.count("forwarder 'logged':")
+        time.sleep(0.3)  # unchanged counters: not logged again
+        assert caplog.text.count("forwarder 'logged':") == lines
