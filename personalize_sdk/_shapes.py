@@ -4,7 +4,9 @@ A shop sends the same few shapes over and over: a `Product Viewed` always carrie
 `name`, `category`, `brand`, `price`, `currency`; each product of a list the same three keys.
 Once a shape (the exact tuple of a dict's keys, in order) has passed the generic walk a few
 times, it gets a straight-line check generated for it, like attrs and dataclasses generate
-their `__init__`: no loop, no key lookups, no rule dispatch.
+their `__init__`: no loop, no key lookups, no rule dispatch. A ruled shape also gets a plan for
+a whole `products` list of it (a list event's eight products are one loop, not eight lookups
+and calls).
 
 A plan only ever *accepts*: for a value it does not expect (a NaN, a wrong type, a bad id) it
 answers None, and the caller runs the generic walk, which finds and names the problem. So the
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from ._limits import EventLimits
 
 Plan = Callable[[dict[str, Any], int, list[int]], "int | None"]
+ItemsPlan = Callable[[list[Any] | tuple[Any, ...], int, list[int]], "int | None"]
 Shape = tuple[bool, tuple[str, ...]]
 """(ruled, the keys in order)"""
 
@@ -42,6 +45,8 @@ class ShapeCache:
         self.ruled: dict[tuple[str, ...], Plan] = {}
         """Plans of ruled dicts (event properties and their products), by their keys."""
         self.plain: dict[tuple[str, ...], Plan] = {}
+        self.items: dict[tuple[str, ...], ItemsPlan] = {}
+        """Plans of whole `products` lists whose items are all of one ruled shape, by its keys."""
         self._seen: dict[Shape, int] = {}
 
     def passed(
@@ -62,7 +67,11 @@ class ShapeCache:
         plans = self.ruled if shape[0] else self.plain
         if len(plans) >= MAX_PLANS:
             plans.clear()
+            if shape[0]:
+                self.items.clear()
         plans[shape[1]] = compile_plan(shape, key_sizes, limits, walk_value)
+        if shape[0]:
+            self.items[shape[1]] = compile_items_plan(shape, key_sizes, limits, walk_value)
 
 
 # What a value of each type must satisfy under each rule, as a Python condition that is true
@@ -89,11 +98,53 @@ def compile_plan(
     walk_value: Callable[..., int],
 ) -> Plan:
     """Generate the straight-line check of one shape (see the module docstring)."""
+    lines = ["def plan(m, depth, budget):", *_checks(shape, key_size_of, limits), "    return size"]
+    return _compiled(lines, "plan", limits, walk_value)
+
+
+def compile_items_plan(
+    shape: Shape,
+    key_size_of: Callable[[str], int],
+    limits: EventLimits,
+    walk_value: Callable[..., int],
+) -> ItemsPlan:
+    """Generate the check of a whole list of dicts of one shape (the products of a list event):
+    one loop with the shape's checks inline, instead of a lookup and a call per item.
+
+    Like a plan it only accepts: an item of another shape (fetching its keys fails, or its size
+    differs), or a value the checks do not expect, declines the whole list, and the caller walks
+    it item by item. `need` is what the generic walk takes from the budget for each item.
+    """
+    keys = shape[1]
+    need = 6 * len(keys)
+    body = _checks(shape, key_size_of, limits)
+    lines = [
+        "def plan_items(items, depth, budget):",
+        "    total = 0",
+        "    for index, m in enumerate(items):",
+        f"        if type(m) is not dict or len(m) != {len(keys)} or budget[0] < {need}:",
+        "            return None",
+        f"        budget[0] -= {need}",
+        "        try:",
+        *("        " + line for line in body),
+        "        except KeyError:",  # not this shape after all: `m[key]` of a key it lacks
+        "            return None",
+        "        except InvalidEvent as error:",
+        "            raise error.within(index) from None",
+        "        total += size",
+        "    return total",
+    ]
+    return _compiled(lines, "plan_items", limits, walk_value)
+
+
+def _checks(shape: Shape, key_size_of: Callable[[str], int], limits: EventLimits) -> list[str]:
+    """The lines (indented for a function body) that check dict `m` of `shape` and sum its
+    JSON size bound into `size`, or return None for anything they do not expect."""
     from ._property_rules import PROPERTY_RULES
 
     ruled, keys = shape
     max_string, max_id = limits.max_string_length, limits.max_id_length
-    lines = ["def plan(m, depth, budget):", "    size = 2"]
+    lines = ["    size = 2"]
     for key in keys:
         key_size = key_size_of(key)
         rule = PROPERTY_RULES.get(key) if ruled else None
@@ -140,7 +191,12 @@ def compile_plan(
                 f"            raise error.within({literal}) from None",
             ]
         lines += ["    else:", "        return None"]
-    lines.append("    return size")
+    return lines
+
+
+def _compiled(
+    lines: list[str], name: str, limits: EventLimits, walk_value: Callable[..., int]
+) -> Any:
     namespace: dict[str, Any] = {
         "walk_value": walk_value,
         "limits": limits,
@@ -148,4 +204,4 @@ def compile_plan(
     }
     # Our own generated code; the only outside text in it is the keys, written with repr().
     exec("\n".join(lines), namespace)
-    return namespace["plan"]  # type: ignore[no-any-return]
+    return namespace[name]

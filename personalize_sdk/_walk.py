@@ -154,11 +154,21 @@ def _walk_value(
         if budget[0] < 0:
             raise _too_large(len(value), "items", limits)
         size = 2 + len(value)
+        item_depth = depth + 2
+        if products and value and type(value[0]) is dict and item_depth <= limits.max_depth:
+            # A list of one shape, in one generated loop (see `_shapes`), which names the
+            # item of an error itself.
+            items_plan = limits.shapes.items.get(tuple(value[0]))
+            if items_plan is not None:
+                before = budget[0]
+                planned = items_plan(value, item_depth, budget)
+                if planned is not None:
+                    return size + planned
+                budget[0] = before  # declined: item by item below
         index = 0
         try:
             if products:
                 plans = limits.shapes.ruled
-                item_depth = depth + 2
                 for index, item in enumerate(value):  # noqa: B007 - read in the handler
                     if type(item) is dict:
                         # The products of a list share a shape: its plan directly, when the

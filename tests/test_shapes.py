@@ -123,3 +123,93 @@ def test_a_plan_is_made_even_when_the_key_cache_was_cleared_meanwhile(monkeypatc
         assert outcome(dict(GOOD), limits)[0] == "ok"
     assert tuple(GOOD) in limits.shapes.ruled
     assert outcome(dict(GOOD), limits) == outcome(dict(GOOD), EventLimits())
+
+
+# -- whole product lists of one shape (`ShapeCache.items`) ----------------------------------------
+
+ITEM = {"product_id": "sku-1", "price": 9.5, "position": 1}
+
+
+def items_limits(**bounds) -> EventLimits:
+    limits = EventLimits(**bounds)
+    for _ in range(PLAN_AFTER):
+        walk_mapping({"products": [dict(ITEM)]}, 1, limits, True)
+    assert tuple(ITEM) in limits.shapes.items
+    return limits
+
+
+def never_planning(**bounds) -> EventLimits:
+    limits = EventLimits(**bounds)
+    limits.shapes.passed = lambda *args: None  # type: ignore[method-assign]
+    return limits
+
+
+def test_a_ruled_shape_gets_a_plan_for_lists_of_it_too():
+    limits = items_limits()
+    products = [{**ITEM, "product_id": f"sku-{n}", "position": n} for n in range(8)]
+    assert outcome({"products": products}, limits) == outcome(
+        {"products": products}, never_planning()
+    )
+
+
+def test_a_list_plan_is_used_for_a_list_of_its_shape(monkeypatch):
+    limits = items_limits()
+    calls = []
+    plan = limits.shapes.items[tuple(ITEM)]
+    limits.shapes.items[tuple(ITEM)] = lambda *args: calls.append(args) or plan(*args)
+    walk_mapping({"products": [dict(ITEM), dict(ITEM)]}, 1, limits, True)
+    assert len(calls) == 1
+
+
+def test_a_list_plan_names_the_item_and_key_of_a_bad_value():
+    limits = items_limits()
+    products = [dict(ITEM), dict(ITEM), {**ITEM, "price": -1.0}]
+    bad_price = ("invalid", "products.2.price", "out_of_range")
+    assert outcome({"products": products}, limits) == bad_price
+    nested = [dict(ITEM), {**ITEM, "position": [1, math.nan]}]
+    bad_nested = ("invalid", "products.1.position.1", "not_finite")
+    assert outcome({"products": nested}, limits) == bad_nested
+
+
+def test_a_list_of_mixed_shapes_is_walked_item_by_item():
+    limits = items_limits()
+    mixed = [
+        dict(ITEM),
+        {"position": 2, "price": 1.0, "product_id": "b"},  # the same keys in another order
+        {"product_id": "c", "price": 1.0, "sku": "x"},  # as many keys, another one among them
+        {"product_id": "d"},
+        dict(ITEM),
+    ]
+    assert outcome({"products": mixed}, limits) == outcome({"products": mixed}, never_planning())
+    assert outcome({"products": [*mixed, {"product_id": ""}]}, limits) == (
+        "invalid",
+        "products.5.product_id",
+        "bad_id",
+    )
+
+
+def test_a_list_plan_keeps_the_budget_of_the_generic_walk():
+    # 40 items of 3 keys need 720 bytes of budget at the very least: refused before the walk.
+    limits = items_limits(max_event_bytes=700)
+    products = [dict(ITEM) for _ in range(40)]
+    assert outcome({"products": products}, limits) == outcome(
+        {"products": products}, never_planning(max_event_bytes=700)
+    )
+    assert outcome({"products": products}, limits)[0:3:2] == ("invalid", "too_large")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.fixed_dictionaries(dict.fromkeys(ITEM, values)),
+            st.fixed_dictionaries({"product_id": values, "price": values}),
+            values,
+        ),
+        max_size=5,
+    )
+)
+def test_a_list_plan_answers_like_the_generic_walk_for_any_items(products):
+    assert outcome({"products": products}, items_limits()) == outcome(
+        {"products": products}, never_planning()
+    )
