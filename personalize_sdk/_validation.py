@@ -60,7 +60,18 @@ def validate_event(
         )
     if properties is None:
         properties = {}
-    size = _walk_section(properties, "properties", limits, ruled=True)
+    size = None
+    if type(properties) is dict:  # its shape's plan directly (see `_shapes`): the common case
+        plan = limits.shapes.ruled.get(tuple(properties))
+        if plan is not None:
+            budget = [limits.max_event_bytes - 6 * len(properties)]
+            if budget[0] >= 0:
+                try:
+                    size = plan(properties, 1, budget)
+                except InvalidEvent as error:
+                    raise error.within("properties") from None
+    if size is None:
+        size = _walk_section(properties, "properties", limits, ruled=True)
     size += 6 * (len(name) if name.isascii() else _utf8_size(name, "event"))
     if context is not None:
         size += _walk_section(context, "context", limits)

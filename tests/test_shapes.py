@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from personalize_sdk import EventLimits, InvalidEvent
 from personalize_sdk._shapes import PLAN_AFTER
+from personalize_sdk._validation import validate_event
 from personalize_sdk._walk import walk_mapping
 
 PRODUCT_SHAPE = (
@@ -213,3 +214,28 @@ def test_a_list_plan_answers_like_the_generic_walk_for_any_items(products):
     assert outcome({"products": products}, items_limits()) == outcome(
         {"products": products}, never_planning()
     )
+
+
+def validated(properties: dict, limits: EventLimits) -> tuple:
+    try:
+        event = validate_event("v-1", "Product Viewed", properties, None, None, None, 1e9, limits)
+    except InvalidEvent as error:
+        return ("invalid", error.field, error.kind)
+    return ("ok", event.properties == properties)
+
+
+def test_validate_event_takes_the_plan_of_the_properties_shape():
+    limits = planned_limits()
+    calls = []
+    plan = limits.shapes.ruled[tuple(GOOD)]
+    limits.shapes.ruled[tuple(GOOD)] = lambda *args: calls.append(args) or plan(*args)
+    assert validated(dict(GOOD), limits) == ("ok", True)
+    assert len(calls) == 1
+    bad = {**GOOD, "tags": ["a", math.inf]}
+    assert validated(bad, limits) == ("invalid", "properties.tags.1", "not_finite")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.fixed_dictionaries(dict.fromkeys(PRODUCT_SHAPE, values)))
+def test_validate_event_answers_alike_with_and_without_plans(mapping):
+    assert validated(dict(mapping), planned_limits()) == validated(dict(mapping), never_planning())
