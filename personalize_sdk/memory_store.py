@@ -52,8 +52,13 @@ class MemoryStore:
             if user_id is None and visitor_id is not None:
                 user_id = self._links.get(visitor_id)
             key = f"u:{user_id}" if user_id is not None else f"v:{visitor_id}"  # profile_key
-            profile = change(self._profiles.get(key), visitor_id, user_id, *args)
-            self._put(key, profile)
+            profiles = self._profiles
+            profile = change(profiles.get(key), visitor_id, user_id, *args)
+            profiles[key] = profile  # `_put`, inline on this path
+            profiles.move_to_end(key)
+            if len(profiles) > self.max_profiles:
+                profiles.popitem(last=False)
+                self.evictions += 1
         finally:
             lock.release()
         return profile

@@ -516,7 +516,11 @@ def _bump(
 
 def _product_id(props: Mapping[str, Any]) -> str | None:
     product_id = props.get("product_id")
-    if product_id is None:
+    if type(product_id) is str:  # the common case: an id seen before, shared already
+        found = _SHARED.get(product_id)
+        if found is not None:
+            return found
+    elif product_id is None:
         product_id = props.get("sku")
     if product_id is None or product_id == "":
         return None
