@@ -166,8 +166,14 @@ class RedisStore:
 
     def resolve(self, visitor_id: str) -> str | None:
         self._started()
+        return self._resolve(visitor_id)
+
+    def _resolve(self, visitor_id: str) -> str | None:
         with self._lock:
-            cached = self._links.get(visitor_id)
+            try:  # one lookup: a TTLCache's `get` takes two
+                cached = self._links[visitor_id]
+            except KeyError:
+                cached = None
         if cached is None:
             cached = self._read_link(visitor_id, with_profile=True)
             if cached is None:
@@ -189,9 +195,10 @@ class RedisStore:
         """The local copy, else the stored profile read into it (None: Redis unreachable)."""
         self._started()
         with self._lock:
-            entry = self._cache.get(key)
-        if entry is not None:
-            return entry
+            try:
+                return self._cache[key]
+            except KeyError:
+                pass
         if not self.breaker.allow():
             return None
         try:
@@ -284,21 +291,46 @@ class RedisStore:
     def update(
         self, visitor_id: str | None, user_id: str | None, change: Change, *args: Any
     ) -> Profile:
+        self._started()
         resolved = user_id
         if resolved is None and visitor_id is not None:
-            resolved = self.resolve(visitor_id)
+            resolved = self._resolve(visitor_id)
         key = profile_key(visitor_id, resolved)
-        entry = self._entry(key) or _Entry(None, "?")  # Redis away: built on nothing yet
         with self._lock:
-            entry = self._cache.get(key, entry)
-            profile = change(entry.profile, visitor_id, resolved, *args)
-            op = _Op(visitor_id, user_id, change, args, key)
-            entry.profile = profile
-            entry.pending.append(op)
-            self._cache[key] = entry
-            self._queue.append(op)
-            self._trim()
-        self._wake.set()
+            try:
+                entry: _Entry | None = self._cache[key]
+            except KeyError:
+                entry = None
+            if entry is not None:  # the common case: the local copy, in one locked section
+                profile = self._fold_in(entry, key, visitor_id, user_id, resolved, change, args)
+        if entry is None:
+            entry = self._entry(key) or _Entry(None, "?")  # Redis away: built on nothing yet
+            with self._lock:
+                entry = self._cache.get(key, entry)
+                profile = self._fold_in(entry, key, visitor_id, user_id, resolved, change, args)
+        wake = self._wake
+        if not wake.is_set():  # set already: the writer has yet to clear it and look
+            wake.set()
+        return profile
+
+    def _fold_in(
+        self,
+        entry: _Entry,
+        key: str,
+        visitor_id: str | None,
+        user_id: str | None,
+        resolved: str | None,
+        change: Change,
+        args: tuple[Any, ...],
+    ) -> Profile:
+        """Apply `change` to the local copy and queue it for the writer (lock held)."""
+        profile = change(entry.profile, visitor_id, resolved, *args)
+        op = _Op(visitor_id, user_id, change, args, key)
+        entry.profile = profile
+        entry.pending.append(op)
+        self._cache[key] = entry  # back in, or its time to live renewed
+        self._queue.append(op)
+        self._trim()
         return profile
 
     def _trim(self) -> None:

@@ -72,6 +72,35 @@ def test_two_writers_on_one_shopper_lose_nothing(make):
     assert fresh.load("v:shared").counters == {"Product Viewed": 600}
 
 
+def test_a_customer_event_on_a_new_store_is_written_without_a_flush(make):
+    # A webhook's event names only the customer: no visitor to resolve, the writer starts anyway
+    # and writes it by itself (no flush() to wake it).
+    store = make()
+    Personalizer(store=store, strict=True).track(None, "Order Completed", user_id="u-hook")
+    fresh = make()
+    started = time.perf_counter()
+    while fresh.load("u:u-hook") is None:
+        assert time.perf_counter() - started < 2.0, "the writer never wrote it"
+        time.sleep(0.005)
+    assert fresh.load("u:u-hook").counters == {"Order Completed": 1}
+
+
+def test_events_tracked_while_the_writer_writes_are_all_written(make):
+    # The writer is woken only when its flag is down: events queued while it is busy must not
+    # wait for a later event or a flush.
+    store = make()
+    pz = Personalizer(store=store, strict=True)
+    for round_ in range(30):
+        for i in range(20):
+            pz.track(f"v{i}", "Product Viewed", view(f"sku-{round_}"))
+    started = time.perf_counter()
+    while store.stats()["pending"]:
+        assert time.perf_counter() - started < 5.0, store.stats()
+        time.sleep(0.005)
+    fresh = make()
+    assert [fresh.load(f"v:v{i}").counters for i in range(20)] == [{"Product Viewed": 30}] * 20
+
+
 def _child(prefix: str, worker: int) -> None:
     store = RedisStore(REDIS_URL, prefix=prefix)
     pz = Personalizer(store=store, strict=True)
