@@ -34,7 +34,8 @@ def encode_json(message: Mapping[str, Any]) -> bytes:
     return _JSON.encode(message).encode()
 
 
-_JSON_LIBRARY_CONTEXT = _json_value({"library": LIBRARY})
+_LIBRARY = dict(LIBRARY)  # encoded only, never handed out: a plain dict the encoders take
+_JSON_LIBRARY_CONTEXT = _json_value({"library": _LIBRARY})
 
 
 def to_json(item: Encodable) -> bytes:
@@ -51,7 +52,7 @@ def to_json(item: Encodable) -> bytes:
     else:
         return encode_json(to_message(item))
     context_text = (
-        _json_value({**context, "library": LIBRARY}) if context else _JSON_LIBRARY_CONTEXT
+        _json_value({**context, "library": _LIBRARY}) if context else _JSON_LIBRARY_CONTEXT
     )
     text = (
         f'{{"type":"track","event":{_json_text(name)},"properties":{_json_value(properties)},'
@@ -72,7 +73,7 @@ _MSGPACK_PROPERTIES = _keys.pack("properties")
 _MSGPACK_MESSAGE_ID = _keys.pack("messageId")
 _MSGPACK_TIMESTAMP = _keys.pack("timestamp")
 _MSGPACK_CONTEXT = _keys.pack("context")
-_MSGPACK_LIBRARY_CONTEXT = _keys.pack({"library": LIBRARY})
+_MSGPACK_LIBRARY_CONTEXT = _keys.pack({"library": _LIBRARY})
 _MSGPACK_ANONYMOUS_ID = _keys.pack("anonymousId")
 _MSGPACK_USER_ID = _keys.pack("userId")
 
@@ -99,7 +100,7 @@ def to_msgpack(item: Encodable, pack: Callable[[Any], bytes]) -> bytes:
         _MSGPACK_TIMESTAMP,
         pack(iso_timestamp(timestamp)),
         _MSGPACK_CONTEXT,
-        pack({**context, "library": LIBRARY}) if context else _MSGPACK_LIBRARY_CONTEXT,
+        pack({**context, "library": _LIBRARY}) if context else _MSGPACK_LIBRARY_CONTEXT,
     ]
     if visitor_id is not None:
         parts += (_MSGPACK_ANONYMOUS_ID, pack(visitor_id))

@@ -15,11 +15,13 @@ import functools
 import math
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from .events import Event
 
-LIBRARY = {"name": "personalize-sdk", "version": "0.1.0"}
+LIBRARY: Mapping[str, str] = MappingProxyType({"name": "personalize-sdk", "version": "0.1.0"})
+"""`context.library` of every message (read-only: each message gets a copy of its own)."""
 
 
 class Identified(NamedTuple):
@@ -63,10 +65,11 @@ def to_message(item: Event | Identified) -> dict[str, Any]:
             "traits": dict(item.traits),
             "messageId": item.message_id,
             "timestamp": iso_timestamp(item.timestamp),
-            "context": {"library": LIBRARY},
+            "context": {"library": dict(LIBRARY)},
         }
     else:
-        context = {**item.context, "library": LIBRARY} if item.context else {"library": LIBRARY}
+        library = dict(LIBRARY)  # a transform hook may change the message it is given
+        context = {**item.context, "library": library} if item.context else {"library": library}
         properties = item.properties
         message = {
             "type": "track",

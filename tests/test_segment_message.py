@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
+import personalize_sdk
 from personalize_sdk.events import Event
 from personalize_sdk.segment_message import LIBRARY, Identified, iso_timestamp, to_message
 
@@ -51,3 +52,16 @@ def test_a_track_and_an_identify_as_segment_spells_them():
         "context": {"library": LIBRARY},
         "userId": "u1",
     }
+
+
+def test_each_message_has_a_library_context_of_its_own():
+    # A transform hook may change the message it gets in place; later messages keep theirs.
+    event = Event("v1", "Product Viewed", {}, 0.0, "m1", None, False, None)
+    first = to_message(event)
+    first["context"]["library"]["name"] = "changed by a hook"
+    with_context = to_message(event._replace(context={"ip": "1.2.3.4"}))
+    with_context["context"]["library"].clear()
+    identified = to_message(Identified("v1", None, {}, 0.0, "m2"))
+    assert to_message(event)["context"] == {"library": dict(LIBRARY)}
+    assert identified["context"]["library"] == {"name": "personalize-sdk", "version": "0.1.0"}
+    assert {"name": "personalize-sdk", "version": personalize_sdk.__version__} == LIBRARY
