@@ -17,7 +17,7 @@ than it saves until a shape repeats.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._exceptions import InvalidEvent
@@ -55,8 +55,10 @@ class ShapeCache:
         key_sizes: Callable[[str], int],
         limits: EventLimits,
         walk_value: Callable[..., int],
+        sample: Mapping[str, Any] | None = None,
     ) -> None:
-        """A dict of this shape passed the generic walk; plan it once that is no accident."""
+        """A dict of this shape passed the generic walk (`sample`, when given); plan it once
+        that is no accident."""
         seen = self._seen.get(shape, 0) + 1
         if seen < PLAN_AFTER:
             if len(self._seen) >= MAX_COUNTED:
@@ -69,9 +71,9 @@ class ShapeCache:
             plans.clear()
             if shape[0]:
                 self.items.clear()
-        plans[shape[1]] = compile_plan(shape, key_sizes, limits, walk_value)
+        plans[shape[1]] = compile_plan(shape, key_sizes, limits, walk_value, sample)
         if shape[0]:
-            self.items[shape[1]] = compile_items_plan(shape, key_sizes, limits, walk_value)
+            self.items[shape[1]] = compile_items_plan(shape, key_sizes, limits, walk_value, sample)
 
 
 # What a value of each type must satisfy under each rule, as a Python condition that is true
@@ -96,9 +98,11 @@ def compile_plan(
     key_size_of: Callable[[str], int],
     limits: EventLimits,
     walk_value: Callable[..., int],
+    sample: Mapping[str, Any] | None = None,
 ) -> Plan:
     """Generate the straight-line check of one shape (see the module docstring)."""
-    lines = ["def plan(m, depth, budget):", *_checks(shape, key_size_of, limits), "    return size"]
+    checks = _checks(shape, key_size_of, limits, sample)
+    lines = ["def plan(m, depth, budget):", *checks, "    return size"]
     return _compiled(lines, "plan", limits, walk_value)
 
 
@@ -107,6 +111,7 @@ def compile_items_plan(
     key_size_of: Callable[[str], int],
     limits: EventLimits,
     walk_value: Callable[..., int],
+    sample: Mapping[str, Any] | None = None,
 ) -> ItemsPlan:
     """Generate the check of a whole list of dicts of one shape (the products of a list event):
     one loop with the shape's checks inline, instead of a lookup and a call per item.
@@ -117,7 +122,7 @@ def compile_items_plan(
     """
     keys = shape[1]
     need = 6 * len(keys)
-    body = _checks(shape, key_size_of, limits)
+    body = _checks(shape, key_size_of, limits, sample)
     lines = [
         "def plan_items(items, depth, budget):",
         "    total = 0",
@@ -137,45 +142,32 @@ def compile_items_plan(
     return _compiled(lines, "plan_items", limits, walk_value)
 
 
-def _checks(shape: Shape, key_size_of: Callable[[str], int], limits: EventLimits) -> list[str]:
+def _checks(
+    shape: Shape,
+    key_size_of: Callable[[str], int],
+    limits: EventLimits,
+    sample: Mapping[str, Any] | None = None,
+) -> list[str]:
     """The lines (indented for a function body) that check dict `m` of `shape` and sum its
-    JSON size bound into `size`, or return None for anything they do not expect."""
+    JSON size bound into `size`, or return None for anything they do not expect.
+
+    Each value's type is tested in turn; the type of the value in `sample` (a dict of the
+    shape that passed) is tested first, as the values to come are most likely of it."""
     from ._property_rules import PROPERTY_RULES
 
     ruled, keys = shape
-    max_string, max_id = limits.max_string_length, limits.max_id_length
     lines = ["    size = 2"]
     for key in keys:
         key_size = key_size_of(key)
         rule = PROPERTY_RULES.get(key) if ruled else None
         literal = repr(key)
+        branches = _typed_branches(rule, key_size, limits)
+        if sample is not None:
+            seen = type(sample.get(key))
+            branches.sort(key=lambda branch: branch[0] is not seen)  # stable: the rest in order
         lines += [f"    v = m[{literal}]", "    t = type(v)"]
-        if rule in _STR_REJECT:
-            reject = _STR_REJECT[rule].format(max_id=max_id)
-            lines += [
-                "    if t is str:",
-                "        n = len(v)",
-                f"        if n > {max_string} or not v.isascii(){reject}:",
-                "            return None",
-                f"        size += {key_size + 8} + 6 * n",
-            ]
-        else:
-            lines += ["    if t is str:", "        return None"]
-        if rule in _FLOAT_REJECT:
-            lines += [
-                "    elif t is float:",
-                f"        if v - v != 0.0{_FLOAT_REJECT[rule]}:",
-                "            return None",
-                f"        size += {key_size + 28}",
-            ]
-        if rule in _INT_REJECT:
-            lines += [
-                "    elif t is int:",
-                f"        if not {INT_MIN} <= v <= {INT_MAX}{_INT_REJECT[rule]}:",
-                "            return None",
-                f"        size += {key_size + 24}",
-            ]
-        lines += ["    elif v is None:", f"        size += {key_size + 9}"]
+        for index, (_, condition, body) in enumerate(branches):
+            lines += [f"    {'if' if index == 0 else 'elif'} {condition}:", *body]
         if rule is None:
             lines += ["    elif t is bool:", f"        size += {key_size + 9}"]
         if rule is None or rule is FieldRule.PRODUCTS:
@@ -192,6 +184,40 @@ def _checks(shape: Shape, key_size_of: Callable[[str], int], limits: EventLimits
             ]
         lines += ["    else:", "        return None"]
     return lines
+
+
+_Branch = tuple[type, str, list[str]]
+"""(the type of value it takes, its condition, its body lines)"""
+
+
+def _typed_branches(rule: FieldRule | None, key_size: int, limits: EventLimits) -> list[_Branch]:
+    """The branches of one key's check for the plain types, in an order free to change."""
+    max_string, max_id = limits.max_string_length, limits.max_id_length
+    branches: list[_Branch] = []
+    if rule in _STR_REJECT:
+        reject = _STR_REJECT[rule].format(max_id=max_id)
+        branches.append((str, "t is str", [
+            "        n = len(v)",
+            f"        if n > {max_string} or not v.isascii(){reject}:",
+            "            return None",
+            f"        size += {key_size + 8} + 6 * n",
+        ]))  # fmt: skip
+    else:
+        branches.append((str, "t is str", ["        return None"]))
+    if rule in _FLOAT_REJECT:
+        branches.append((float, "t is float", [
+            f"        if v - v != 0.0{_FLOAT_REJECT[rule]}:",
+            "            return None",
+            f"        size += {key_size + 28}",
+        ]))  # fmt: skip
+    if rule in _INT_REJECT:
+        branches.append((int, "t is int", [
+            f"        if not {INT_MIN} <= v <= {INT_MAX}{_INT_REJECT[rule]}:",
+            "            return None",
+            f"        size += {key_size + 24}",
+        ]))  # fmt: skip
+    branches.append((type(None), "v is None", [f"        size += {key_size + 9}"]))
+    return branches
 
 
 def _compiled(

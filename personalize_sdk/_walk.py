@@ -118,7 +118,7 @@ def walk_mapping(
             raise error.within(key) from None
     if shape is not None:
         # Key sizes afresh, not from `keys`: that cache may have been cleared meanwhile.
-        limits.shapes.passed((ruled, shape), _key_size, limits, _walk_value)
+        limits.shapes.passed((ruled, shape), _key_size, limits, _walk_value, mapping)
     return size
 
 

@@ -239,3 +239,15 @@ def test_validate_event_takes_the_plan_of_the_properties_shape():
 @given(st.fixed_dictionaries(dict.fromkeys(PRODUCT_SHAPE, values)))
 def test_validate_event_answers_alike_with_and_without_plans(mapping):
     assert validated(dict(mapping), planned_limits()) == validated(dict(mapping), never_planning())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.fixed_dictionaries(dict.fromkeys(PRODUCT_SHAPE, values)))
+def test_a_plan_answers_alike_whatever_types_its_sample_had(mapping):
+    # A plan tests first the types its sample had: planned from Nones, it must still answer
+    # for every other type as the generic walk does.
+    from_nones = EventLimits()
+    for _ in range(PLAN_AFTER):
+        walk_mapping(dict.fromkeys(PRODUCT_SHAPE), 1, from_nones, True)
+    assert tuple(PRODUCT_SHAPE) in from_nones.shapes.ruled
+    assert outcome(dict(mapping), from_nones) == outcome(dict(mapping), never_planning())
