@@ -68,6 +68,15 @@ _EVENT_PAGES: Mapping[str, str] = {
 }
 _EVENT_STAGES: Mapping[str, int] = {ev.PRODUCT_ADDED: _STAGE["cart"]}
 
+
+def _page_and_stage(name: str) -> tuple[str | None, int]:
+    page = _EVENT_PAGES.get(name)
+    return page, max(_EVENT_STAGES.get(name, 0), PAGE_STAGES.get(page, 0) if page else 0)
+
+
+_PAGE_AND_STAGE = {name: _page_and_stage(name) for name in (*_EVENT_PAGES, *_EVENT_STAGES)}
+"""The page type and funnel stage of each event name that has either, worked out once."""
+
 _SHARED: dict[str, str] = {}
 _MAX_SHARED = 100_000
 
@@ -153,14 +162,17 @@ def reduce(profile: Profile, event: Event, settings: Settings) -> Profile:
             s[_S_PRODUCT_SECONDS] = session.product_seconds + min(
                 dwell, settings.product_dwell_cap_seconds
             )
-    page_type = _EVENT_PAGES.get(name)
-    if page_type is None and name == ev.PAGE_VIEWED:
+    known = _PAGE_AND_STAGE.get(name)
+    if known is not None:
+        page_type, stage = known
+    elif name == ev.PAGE_VIEWED:
         raw = props.get("page_type") or props.get("type")
         page_type = raw.lower()[:40] if isinstance(raw, str) else "other"
-    stage = _EVENT_STAGES.get(name, 0)
+        stage = PAGE_STAGES.get(page_type, 0)
+    else:
+        page_type, stage = None, 0
     if page_type is not None:
         s[_S_PAGE_TYPE] = page_type
-        stage = max(stage, PAGE_STAGES.get(page_type, 0))
     if stage > session.deepest_stage:
         s[_S_DEEPEST_STAGE] = stage
 

@@ -116,6 +116,32 @@ def test_deepest_funnel_stage_and_drop_off_page():
     assert p.session.page_type == "confirmation"
 
 
+@pytest.mark.parametrize(
+    ("name", "props", "page_type", "stage"),
+    [
+        (ev.PAGE_VIEWED, {"page_type": "Home"}, "home", "home"),
+        (ev.PAGE_VIEWED, {"type": "cart"}, "cart", "cart"),
+        (ev.PAGE_VIEWED, {"page_type": "blog"}, "blog", "none"),
+        (ev.PAGE_VIEWED, {}, "other", "none"),
+        (ev.PRODUCT_LIST_VIEWED, {}, "category", "browse"),
+        (ev.PRODUCT_LIST_FILTERED, {}, "category", "browse"),
+        (ev.PRODUCTS_SEARCHED, {"query": "q"}, "search", "browse"),
+        (ev.PRODUCT_VIEWED, view("a"), "product", "product"),
+        (ev.PRODUCT_ADDED, view("a"), None, "cart"),
+        (ev.CART_VIEWED, {}, "cart", "cart"),
+        (ev.CHECKOUT_STARTED, {}, "checkout", "checkout"),
+        (ev.CHECKOUT_STEP_VIEWED, {}, "checkout", "checkout"),
+        (ev.CHECKOUT_STEP_COMPLETED, {}, "checkout", "checkout"),
+        (ev.PAYMENT_INFO_ENTERED, {}, "checkout", "checkout"),
+        (ev.ORDER_COMPLETED, {"total": 1.0}, "confirmation", "purchase"),
+        ("Newsletter Signed Up", {}, None, "none"),
+    ],
+)
+def test_each_event_sets_its_page_type_and_funnel_stage(name, props, page_type, stage):
+    p = fold((name, props, T0))
+    assert (p.session.page_type, p.session.stage) == (page_type, stage)
+
+
 def test_category_focus_measures_many_of_one_type_vs_many_types():
     focused = fold(
         *[(ev.PRODUCT_VIEWED, view(f"p{i}", category="Watches"), T0 + i) for i in range(4)]
