@@ -41,6 +41,10 @@ WEIGHT_VIEW = 1.0
 WEIGHT_LIST = 0.5
 WEIGHT_ADD = 3.0
 WEIGHT_ORDER = 5.0
+_LOG_VIEW, _LOG_LIST, _LOG_ADD, _LOG_ORDER = (
+    math.log2(weight) for weight in (WEIGHT_VIEW, WEIGHT_LIST, WEIGHT_ADD, WEIGHT_ORDER)
+)
+"""The weights as the affinity sums take them (log2), worked out once."""
 
 _STAGE = {name: index for index, name in enumerate(FUNNEL_STAGES)}
 PAGE_STAGES: Mapping[str, int] = {
@@ -223,7 +227,7 @@ def _product_viewed(
         category_views = dict(session.category_views)
         category_views[category] = category_views.get(category, 0) + 1
         s[_S_CATEGORY_VIEWS] = category_views
-    _add_affinity(p, profile, category, _key(props.get("brand")), WEIGHT_VIEW, ts, settings)
+    _add_affinity(p, profile, category, _key(props.get("brand")), _LOG_VIEW, ts, settings)
 
 
 def _product_list_viewed(
@@ -235,7 +239,7 @@ def _product_list_viewed(
     ts: float,
     settings: Settings,
 ) -> None:
-    _add_affinity(p, profile, _key(props.get("category")), None, WEIGHT_LIST, ts, settings)
+    _add_affinity(p, profile, _key(props.get("category")), None, _LOG_LIST, ts, settings)
 
 
 def _product_added(
@@ -257,7 +261,7 @@ def _product_added(
             profile,
             _key(props.get("category")),
             _key(props.get("brand")),
-            WEIGHT_ADD,
+            _LOG_ADD,
             ts,
             settings,
         )
@@ -278,7 +282,7 @@ def _product_added(
     p[_P_CART] = Cart(tuple(items), _currency(props, profile.cart), _latest(profile.cart, ts))
     p[_P_LAST_CART_ADD_AT] = max(ts, profile.last_cart_add_at or ts)
     _add_affinity(
-        p, profile, _key(props.get("category")), _key(props.get("brand")), WEIGHT_ADD, ts, settings
+        p, profile, _key(props.get("category")), _key(props.get("brand")), _LOG_ADD, ts, settings
     )
 
 
@@ -372,7 +376,7 @@ def _order_completed(
         product_id = _product_id(product)
         if product_id is not None:
             product_ids = _push_front(product_ids, product_id, limit)
-        _add_affinity(p, profile, category, _key(product.get("brand")), WEIGHT_ORDER, ts, settings)
+        _add_affinity(p, profile, category, _key(product.get("brand")), _LOG_ORDER, ts, settings)
     p[_P_ORDERS] = PurchaseHistory(
         count=orders.count + 1,
         total=orders.total + total,
@@ -492,12 +496,13 @@ def _add_affinity(
     profile: Profile,
     category: str | None,
     brand: str | None,
-    weight: float,
+    log_weight: float,
     ts: float,
     settings: Settings,
 ) -> None:
-    """Add `weight`, at time `ts`, to the category's and the brand's affinity (see `affinity`)."""
-    added = _log2(weight) + ts / settings.half_life
+    """Add the weight (given as its log2), at time `ts`, to the category's and the brand's
+    affinity (see `affinity`)."""
+    added = log_weight + ts / settings.half_life
     if category is not None:
         p[_P_CATEGORY_AFFINITY] = _bump(
             p[_P_CATEGORY_AFFINITY], profile.category_affinity, category, added
