@@ -29,6 +29,8 @@ class EventLimits:
     ruled_keys: dict[str, Any] = attrs.field(init=False, factory=dict, eq=False, repr=False)
     plain_keys: dict[str, Any] = attrs.field(init=False, factory=dict, eq=False, repr=False)
     shapes: ShapeCache = attrs.field(init=False, factory=ShapeCache, eq=False, repr=False)
+    event_names: dict[str, int] = attrs.field(init=False, factory=dict, eq=False, repr=False)
+    """Event names already checked under these limits, with their JSON size bound."""
 
 
 DEFAULT_LIMITS = EventLimits()

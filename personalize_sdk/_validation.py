@@ -22,6 +22,9 @@ from ._walk import utf8_size, walk_mapping
 from .events import Event
 
 _new_tuple = tuple.__new__
+_MAX_EVENT_NAMES = 1024
+"""Event names remembered per `EventLimits` (a shop has a few dozen); the table is cleared when
+full, so a bot's random names cost memory up to this bound only."""
 
 
 def validate_event(
@@ -52,12 +55,9 @@ def validate_event(
         check_id(visitor_id, "visitor_id", limits)
     if type(name) is not str:
         raise InvalidEvent(f"expected str, got {type(name).__name__}", field="event", kind="type")
-    if not name or len(name) > limits.max_name_length or not name.isprintable():
-        raise InvalidEvent(
-            f"event name must be 1..{limits.max_name_length} printable characters",
-            field="event",
-            kind="bad_name",
-        )
+    name_size = limits.event_names.get(name)  # a shop's few event names, checked once each
+    if name_size is None:
+        name_size = _admit_name(name, limits)
     if properties is None:
         properties = {}
     size = None
@@ -72,7 +72,7 @@ def validate_event(
                     raise error.within("properties") from None
     if size is None:
         size = _walk_section(properties, "properties", limits, ruled=True)
-    size += 6 * (len(name) if name.isascii() else _utf8_size(name, "event"))
+    size += name_size
     if context is not None:
         size += _walk_section(context, "context", limits)
     if size > limits.max_event_bytes:  # the walk's bound is over: measure exactly
@@ -92,6 +92,22 @@ def validate_event(
     return _new_tuple(
         Event, (visitor_id, name, properties, ts, message_id, context, supplied, user_id)
     )
+
+
+def _admit_name(name: str, limits: EventLimits) -> int:
+    """Check an event name not seen before; remember it (bounded) with its JSON size bound."""
+    if not name or len(name) > limits.max_name_length or not name.isprintable():
+        raise InvalidEvent(
+            f"event name must be 1..{limits.max_name_length} printable characters",
+            field="event",
+            kind="bad_name",
+        )
+    size = 6 * (len(name) if name.isascii() else _utf8_size(name, "event"))
+    names = limits.event_names
+    if len(names) >= _MAX_EVENT_NAMES:
+        names.clear()
+    names[name] = size
+    return size
 
 
 def validate_traits(traits: object, limits: EventLimits = DEFAULT_LIMITS) -> Mapping[str, Any]:

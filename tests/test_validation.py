@@ -314,6 +314,24 @@ def test_custom_name_length() -> None:
     rejected("event", "bad_name", name="Longer", limits=limits)
 
 
+def test_event_names_are_checked_once_per_limits_and_remembered_within_a_bound() -> None:
+    from personalize_sdk._validation import _MAX_EVENT_NAMES
+
+    limits = EventLimits(max_name_length=20)
+    validate(name="Product Viewed", limits=limits)
+    assert limits.event_names == {"Product Viewed": 6 * len("Product Viewed")}
+    rejected("event", "bad_name", name="Product\nViewed", limits=limits)
+    rejected("event", "bad_name", name="x" * 21, limits=limits)
+    assert list(limits.event_names) == ["Product Viewed"]  # only valid names are remembered
+    # Another limits object checks the name against its own bound.
+    rejected("event", "bad_name", name="Product Viewed", limits=EventLimits(max_name_length=5))
+    assert validate(name="Cart \U0001f6d2", limits=limits).name == "Cart \U0001f6d2"
+    assert limits.event_names["Cart \U0001f6d2"] == 6 * len("Cart \U0001f6d2".encode())
+    for number in range(3 * _MAX_EVENT_NAMES):  # a bot's random names
+        validate(name=f"bot {number}", limits=limits)
+    assert len(limits.event_names) <= _MAX_EVENT_NAMES
+
+
 # -- the properties container and its keys -------------------------------------------------------
 
 
