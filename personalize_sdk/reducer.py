@@ -140,7 +140,10 @@ def reduce(profile: Profile, event: Event, settings: Settings) -> Profile:
     props = event.properties
     counters = profile.counters
     if name in counters or len(counters) < MAX_COUNTERS:
-        counters = dict(counters)
+        try:  # `copy()`: dict's and MappingProxyType's, twice as fast as dict()
+            counters = counters.copy()  # type: ignore[attr-defined]
+        except AttributeError:  # another kind of Mapping, in a profile made outside the SDK
+            counters = dict(counters)
         counters[name] = counters.get(name, 0) + 1
         p[_P_COUNTERS] = counters
     first_seen = profile.first_seen
@@ -224,7 +227,10 @@ def _product_viewed(
     if category is not None and (
         category in session.category_views or len(session.category_views) < MAX_CATEGORY_VIEWS
     ):
-        category_views = dict(session.category_views)
+        try:  # as the counters above
+            category_views = session.category_views.copy()  # type: ignore[attr-defined]
+        except AttributeError:
+            category_views = dict(session.category_views)
         category_views[category] = category_views.get(category, 0) + 1
         s[_S_CATEGORY_VIEWS] = category_views
     _add_affinity(p, profile, category, _key(props.get("brand")), _LOG_VIEW, ts, settings)
@@ -519,7 +525,10 @@ def _bump(
     The sum is `affinity.combine`, inlined: it stays exact however old either side is.
     """
     if scores is original:
-        scores = dict(scores)
+        try:  # as the counters in `reduce`
+            scores = scores.copy()  # type: ignore[attr-defined]
+        except AttributeError:
+            scores = dict(scores)
     old = scores.get(key)
     if old is None:
         scores[key] = added  # type: ignore[index]

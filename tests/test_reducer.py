@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -325,3 +326,33 @@ def test_time_comes_from_the_event_never_the_wall_clock():
     p = fold((ev.PRODUCT_VIEWED, view("a"), long_ago))
     assert (p.first_seen, p.last_seen, p.last_product_view_at) == (long_ago,) * 3
     assert math.isclose(score(p.category_affinity["watches"], long_ago, SETTINGS.half_life), 1.0)
+
+
+class _ReadOnly(Mapping[str, Any]):
+    """A Mapping with nothing but the abstract methods (no `copy`), as a shop might build."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def test_a_profile_made_outside_the_sdk_with_other_mappings_folds_alike():
+    plain = fold((ev.PRODUCT_VIEWED, view("a", category="Shoes", brand="Acme"), T0))
+    other = plain._replace(
+        counters=_ReadOnly(dict(plain.counters)),
+        category_affinity=_ReadOnly(dict(plain.category_affinity)),
+        brand_affinity=_ReadOnly(dict(plain.brand_affinity)),
+        session=plain.session._replace(
+            category_views=_ReadOnly(dict(plain.session.category_views))
+        ),
+    )
+    step = (ev.PRODUCT_VIEWED, view("b", category="Shoes", brand="Acme"), T0 + 60)
+    assert fold(step, profile=other) == fold(step, profile=plain)
