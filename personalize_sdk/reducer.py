@@ -216,7 +216,7 @@ def _product_viewed(
         p[_P_RECENTLY_VIEWED] = (*recently_viewed, product_id)  # older than all we know
     viewed = session.products_viewed
     if product_id not in viewed and len(viewed) < MAX_SESSION_PRODUCTS:
-        s[_S_PRODUCTS_VIEWED] = (*viewed, product_id)
+        s[_S_PRODUCTS_VIEWED] = viewed + (product_id,)  # noqa: RUF005 - faster than unpacking
     price = props.get("price")
     if price is not None:
         if session.price_min is None or price < session.price_min:
