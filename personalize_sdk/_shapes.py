@@ -76,13 +76,14 @@ class ShapeCache:
             self.items[shape[1]] = compile_items_plan(shape, key_sizes, limits, walk_value, sample)
 
 
-# What a value of each type must satisfy under each rule, as a Python condition that is true
-# when the value is NOT accepted here (the generic walk then decides). None: never accepted.
+# What a string must satisfy under each rule, as a Python condition that is true when it is NOT
+# accepted here (the generic walk then decides); `n` is its length where the condition needs it.
+# Its length against `max_string_length` is checked once for all of a plan's strings, at the end.
 _STR_REJECT = {
-    None: "",
-    FieldRule.TEXT: "",
-    FieldRule.ID: " or not 0 < n <= {max_id}",
-    FieldRule.CURRENCY: " or n != 3 or not v.isalpha()",
+    None: "not v.isascii()",
+    FieldRule.TEXT: "not v.isascii()",
+    FieldRule.ID: "not 0 < n <= {max_id} or not v.isascii()",
+    FieldRule.CURRENCY: "n != 3 or not v.isalpha() or not v.isascii()",
 }
 _FLOAT_REJECT = {None: "", FieldRule.AMOUNT: " or v < 0"}
 _INT_REJECT = {
@@ -101,8 +102,15 @@ def compile_plan(
     sample: Mapping[str, Any] | None = None,
 ) -> Plan:
     """Generate the straight-line check of one shape (see the module docstring)."""
-    checks = _checks(shape, key_size_of, limits, sample)
-    lines = ["def plan(m, depth, budget):", *checks, "    return size"]
+    checks, base = _checks(shape, key_size_of, limits, sample)
+    lines = [
+        "def plan(m, depth, budget):",
+        f"    size = {2 + base}",
+        "    chars = 0",
+        *checks,
+        *_chars_within(limits, "    "),
+        "    return size + 6 * chars",
+    ]
     return _compiled(lines, "plan", limits, walk_value)
 
 
@@ -122,24 +130,33 @@ def compile_items_plan(
     """
     keys = shape[1]
     need = 6 * len(keys)
-    body = _checks(shape, key_size_of, limits, sample)
+    body, base = _checks(shape, key_size_of, limits, sample)
     lines = [
         "def plan_items(items, depth, budget):",
         "    total = 0",
+        "    chars = 0",
         "    for index, m in enumerate(items):",
         f"        if type(m) is not dict or len(m) != {len(keys)} or budget[0] < {need}:",
         "            return None",
         f"        budget[0] -= {need}",
+        f"        size = {2 + base}",
         "        try:",
-        *("        " + line for line in body),
+        *("        " + line for line in body or ["    pass"]),  # an empty dict has no checks
         "        except KeyError:",  # not this shape after all: `m[key]` of a key it lacks
         "            return None",
         "        except InvalidEvent as error:",
         "            raise error.within(index) from None",
         "        total += size",
-        "    return total",
+        *_chars_within(limits, "    "),
+        "    return total + 6 * chars",
     ]
     return _compiled(lines, "plan_items", limits, walk_value)
+
+
+def _chars_within(limits: EventLimits, indent: str) -> list[str]:
+    """No string can be over the limit when all of them together are not (else: decline, and
+    the generic walk finds the one that is)."""
+    return [f"{indent}if chars > {limits.max_string_length}:", f"{indent}    return None"]
 
 
 def _checks(
@@ -147,16 +164,20 @@ def _checks(
     key_size_of: Callable[[str], int],
     limits: EventLimits,
     sample: Mapping[str, Any] | None = None,
-) -> list[str]:
-    """The lines (indented for a function body) that check dict `m` of `shape` and sum its
-    JSON size bound into `size`, or return None for anything they do not expect.
+) -> tuple[list[str], int]:
+    """The lines (indented for a function body) that check dict `m` of `shape`, or return None
+    for anything they do not expect, and the constant part of its JSON size bound.
 
-    Each value's type is tested in turn; the type of the value in `sample` (a dict of the
-    shape that passed) is tested first, as the values to come are most likely of it."""
+    The generated code starts `size` at that constant (2 plus the first branch's size of each
+    key; another branch adds the difference) and counts the strings' characters in `chars`:
+    its bound is ``size + 6 * chars``. Each value's type is tested in turn; the type of the
+    value in `sample` (a dict of the shape that passed) is tested first, as the values to come
+    are most likely of it."""
     from ._property_rules import PROPERTY_RULES
 
     ruled, keys = shape
-    lines = ["    size = 2"]
+    lines: list[str] = []
+    base = 0
     for key in keys:
         key_size = key_size_of(key)
         rule = PROPERTY_RULES.get(key) if ruled else None
@@ -165,58 +186,70 @@ def _checks(
         if sample is not None:
             seen = type(sample.get(key))
             branches.sort(key=lambda branch: branch[0] is not seen)  # stable: the rest in order
+        first = branches[0][3] or 0  # None: a branch that only declines
+        base += first
         lines += [f"    v = m[{literal}]", "    t = type(v)"]
-        for index, (_, condition, body) in enumerate(branches):
-            lines += [f"    {'if' if index == 0 else 'elif'} {condition}:", *body]
+        for index, (_, condition, body, constant) in enumerate(branches):
+            lines += [f"    {'if' if index == 0 else 'elif'} {condition}:"]
+            lines += [*body, *_added(constant, first)] or ["        pass"]
         if rule is None:
-            lines += ["    elif t is bool:", f"        size += {key_size + 9}"]
+            lines += ["    elif t is bool:", *(_added(key_size + 9, first) or ["        pass"])]
         if rule is None or rule is FieldRule.PRODUCTS:
             products = rule is FieldRule.PRODUCTS
             lines += [
                 "    elif t is not bool"
                 + (" and (t is list or t is tuple)" if products else "")
                 + ":",
+                # A string before it may be over the limit: the generic walk would say so first.
+                *_chars_within(limits, "        "),
                 "        try:",
-                f"            size += {key_size + 4} + walk_value(v, depth, limits, {products},"
-                " budget)",
+                f"            size += {key_size + 4 - first} + walk_value(v, depth, limits,"
+                f" {products}, budget)",
                 "        except InvalidEvent as error:",
                 f"            raise error.within({literal}) from None",
             ]
         lines += ["    else:", "        return None"]
-    return lines
+    return lines, base
 
 
-_Branch = tuple[type, str, list[str]]
-"""(the type of value it takes, its condition, its body lines)"""
+def _added(constant: int | None, first: int) -> list[str]:
+    """What a branch adds to `size` beyond the first branch's constant, already counted."""
+    if constant is None or constant == first:
+        return []
+    return [f"        size += {constant - first}"]
+
+
+_Branch = tuple[type, str, list[str], "int | None"]
+"""(the type of value it takes, its condition, its body lines, the size it adds but for
+``6 * len`` of a string; None for a branch that only declines)"""
 
 
 def _typed_branches(rule: FieldRule | None, key_size: int, limits: EventLimits) -> list[_Branch]:
     """The branches of one key's check for the plain types, in an order free to change."""
-    max_string, max_id = limits.max_string_length, limits.max_id_length
     branches: list[_Branch] = []
     if rule in _STR_REJECT:
+        max_id = min(limits.max_id_length, limits.max_string_length)
         reject = _STR_REJECT[rule].format(max_id=max_id)
+        measured = rule in (FieldRule.ID, FieldRule.CURRENCY)
         branches.append((str, "t is str", [
-            "        n = len(v)",
-            f"        if n > {max_string} or not v.isascii(){reject}:",
+            *(["        n = len(v)"] if measured else []),
+            f"        if {reject}:",
             "            return None",
-            f"        size += {key_size + 8} + 6 * n",
-        ]))  # fmt: skip
+            f"        chars += {'n' if measured else 'len(v)'}",
+        ], key_size + 8))  # fmt: skip
     else:
-        branches.append((str, "t is str", ["        return None"]))
+        branches.append((str, "t is str", ["        return None"], None))
     if rule in _FLOAT_REJECT:
         branches.append((float, "t is float", [
             f"        if v - v != 0.0{_FLOAT_REJECT[rule]}:",
             "            return None",
-            f"        size += {key_size + 28}",
-        ]))  # fmt: skip
+        ], key_size + 28))  # fmt: skip
     if rule in _INT_REJECT:
         branches.append((int, "t is int", [
             f"        if not {INT_MIN} <= v <= {INT_MAX}{_INT_REJECT[rule]}:",
             "            return None",
-            f"        size += {key_size + 24}",
-        ]))  # fmt: skip
-    branches.append((type(None), "v is None", [f"        size += {key_size + 9}"]))
+        ], key_size + 24))  # fmt: skip
+    branches.append((type(None), "v is None", [], key_size + 9))
     return branches
 
 

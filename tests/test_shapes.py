@@ -251,3 +251,39 @@ def test_a_plan_answers_alike_whatever_types_its_sample_had(mapping):
         walk_mapping(dict.fromkeys(PRODUCT_SHAPE), 1, from_nones, True)
     assert tuple(PRODUCT_SHAPE) in from_nones.shapes.ruled
     assert outcome(dict(mapping), from_nones) == outcome(dict(mapping), never_planning())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.fixed_dictionaries(dict.fromkeys(PRODUCT_SHAPE, values)))
+def test_a_plan_answers_alike_when_its_strings_near_the_length_limit(mapping):
+    # A plan checks its strings' length once, all of them together; a nested value after a
+    # string over the limit must still be refused for that string, as the generic walk does.
+    tight = EventLimits(max_string_length=30)
+    for _ in range(PLAN_AFTER):
+        walk_mapping(dict(GOOD), 1, tight, True)
+    assert tuple(GOOD) in tight.shapes.ruled
+    assert outcome(dict(mapping), tight) == outcome(
+        dict(mapping), never_planning(max_string_length=30)
+    )
+    products = {"products": [dict(ITEM), {**ITEM, "product_id": mapping["name"]}]}
+    listed = items_limits(max_string_length=30)
+    assert outcome(products, listed) == outcome(products, never_planning(max_string_length=30))
+
+
+def test_a_string_over_the_limit_is_named_before_a_bad_nested_value_after_it():
+    tight = EventLimits(max_string_length=30)
+    for _ in range(PLAN_AFTER):
+        walk_mapping(dict(GOOD), 1, tight, True)
+    bad = {**GOOD, "name": "x" * 31, "tags": [math.nan]}
+    assert outcome(bad, tight) == ("invalid", "name", "too_long")
+    assert outcome({**GOOD, "name": "x" * 31}, tight) == ("invalid", "name", "too_long")
+    assert outcome({**GOOD, "name": "x" * 10}, tight)[0] == "ok"  # 31 characters in all: walked
+
+
+def test_an_empty_dict_gets_plans_too():
+    limits = EventLimits()
+    for _ in range(PLAN_AFTER):
+        walk_mapping({"products": [{}]}, 1, limits, True)
+    assert () in limits.shapes.ruled and () in limits.shapes.items
+    for mapping in ({}, {"products": [{}, {}]}, {"products": [{}, {"a": 1}]}):
+        assert outcome(mapping, limits) == outcome(mapping, never_planning())
