@@ -61,13 +61,14 @@ def validate_event(
     if properties is None:
         properties = {}
     size = None
+    max_bytes = limits.max_event_bytes
     if type(properties) is dict:  # its shape's plan directly (see `_shapes`): the common case
         plan = limits.shapes.ruled.get(tuple(properties))
         if plan is not None:
-            budget = [limits.max_event_bytes - 6 * len(properties)]
-            if budget[0] >= 0:
+            left = max_bytes - 6 * len(properties)
+            if left >= 0:
                 try:
-                    size = plan(properties, 1, budget)
+                    size = plan(properties, 1, [left])
                 except InvalidEvent as error:
                     raise error.within("properties") from None
     if size is None:
@@ -75,14 +76,14 @@ def validate_event(
     size += name_size
     if context is not None:
         size += _walk_section(context, "context", limits)
-    if size > limits.max_event_bytes:  # the walk's bound is over: measure exactly
+    if size > max_bytes:  # the walk's bound is over: measure exactly
         size = _exact_size(name, properties, context)
-    if size > limits.max_event_bytes:
-        raise InvalidEvent(
-            f"event is {size} bytes serialized, over {limits.max_event_bytes}",
-            field="properties",
-            kind="too_large",
-        )
+        if size > max_bytes:
+            raise InvalidEvent(
+                f"event is {size} bytes serialized, over {max_bytes}",
+                field="properties",
+                kind="too_large",
+            )
     supplied = message_id is not None
     if supplied:
         check_id(message_id, "message_id", limits)
