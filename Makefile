@@ -21,9 +21,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
 	fi
-	# The http benchmark's load generator (benchmarks/http.py), Debian's wrk.
-	if [ ! -x /usr/bin/wrk ]; then \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; \
+	# The http benchmark's load generator (benchmarks/http.py), Debian's wrk, and the
+	# instructions benchmark's counter (benchmarks/instructions.py), valgrind.
+	if [ ! -x /usr/bin/wrk ] || [ ! -x /usr/bin/valgrind ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk valgrind; \
 	fi
 	touch $@ $(VENV)/.installed-demo
 

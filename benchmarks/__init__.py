@@ -8,6 +8,7 @@ from __future__ import annotations
 
 BENCHMARKS: tuple[str, ...] = (
     "track",
+    "instructions",
     "segments",
     "memory",
     "widgets",
