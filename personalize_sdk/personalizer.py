@@ -43,7 +43,7 @@ from .intent import IntentExplanation, explain_intent
 from .memory_store import MemoryStore
 from .page import Page
 from .popularity_feed import PopularityFeed
-from .profile import Profile, profile_key
+from .profile import Profile
 from .reducer import reduce
 from .segment_cache import SegmentCache
 from .segment_message import Identified
@@ -569,11 +569,16 @@ class Personalizer(AsyncTwins):
                 raise InvalidEvent(
                     "give a visitor_id or a user_id", field="visitor_id", kind="missing"
                 )
-            check_id(visitor_id, "visitor_id", self.limits)
+            if not (
+                type(visitor_id) is str
+                and 0 < len(visitor_id) <= self.limits.max_id_length
+                and visitor_id.isascii()
+            ):  # the common case inline (every page reads a profile); `check_id` says the rest
+                check_id(visitor_id, "visitor_id", self.limits)
             user_id = self.store.resolve(visitor_id)
         else:
             check_id(user_id, "user_id", self.limits)
-        key = profile_key(visitor_id, user_id)
+        key = f"u:{user_id}" if user_id is not None else f"v:{visitor_id}"  # profile_key
         stored = self.store.load(key)
         if stored is not None:
             return stored, stored, key

@@ -4,6 +4,11 @@ An entry remembers the profile object it was computed from. Profiles are immutab
 change (an event, identify, forget) is a new object, and `get` answers only for the very profile
 it was computed from: invalidation needs no message. The TTL bounds how late purely time-driven
 segments (a cart turning abandoned) appear.
+
+This is read on every page, so an entry carries its own expiry time and lives in a plain
+`cachetools.Cache` (one lookup), not a `TTLCache` (a timer context and a linked list per
+lookup: three times the work). Each `put` re-inserts its key last, so when the cache is full the
+entry computed longest ago goes first.
 """
 
 from __future__ import annotations
@@ -11,38 +16,42 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from cachetools import TTLCache
+from cachetools import Cache
 
 from .profile import Profile
+
+_Entry = tuple["Profile | None", frozenset[str], float]
+"""(the profile the segments were computed from, the segments, when they expire)"""
 
 
 class SegmentCache:
     def __init__(self, *, maxsize: int, ttl: float, timer: Callable[[], float]) -> None:
-        self._entries: TTLCache[str, tuple[Profile | None, frozenset[str]]] | None = (
-            TTLCache(maxsize=maxsize, ttl=ttl, timer=timer) if ttl > 0 else None
-        )
-        # cachetools caches are not thread-safe; a request thread must never see one half-updated.
+        self._entries: Cache[str, _Entry] | None = Cache(maxsize=maxsize) if ttl > 0 else None
+        self._ttl = ttl
+        self._timer = timer
+        # cachetools caches are not thread-safe: changes take the lock (lookups need none).
         self._lock = threading.Lock()
 
     def get(self, key: str, profile: Profile | None) -> frozenset[str] | None:
-        """The segments cached for `key` if they were computed from this very `profile`."""
+        """The segments cached for `key` if they were computed from this very `profile` and
+        have not expired."""
         entries = self._entries
         if entries is None:
             return None
-        lock = self._lock
-        lock.acquire()  # cheaper than `with` on this, the page-render path
-        try:
-            computed_from, segments = entries[key]
+        try:  # no lock: a `Cache` lookup only reads its dict (a `put` meanwhile: a miss at worst)
+            computed_from, segments, expires = entries[key]
         except KeyError:
             return None
-        finally:
-            lock.release()
-        return segments if computed_from is profile else None
+        if computed_from is not profile or self._timer() >= expires:
+            return None
+        return segments
 
     def put(self, key: str, profile: Profile | None, segments: frozenset[str]) -> None:
         if self._entries is not None:
+            expires = self._timer() + self._ttl
             with self._lock:
-                self._entries[key] = (profile, segments)
+                self._entries.pop(key, None)  # in again last: a full cache drops the oldest first
+                self._entries[key] = (profile, segments, expires)
 
     def discard(self, *keys: str) -> None:
         if self._entries is not None:
