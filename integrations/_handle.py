@@ -84,11 +84,15 @@ class RequestPersonalize:
 
     def render(self, slot: str = "top", page: Page | None = None) -> Markup:
         """The slot's HTML as `Markup`: template engines insert it as is."""
-        if self._other(page):
+        # A template calls this for each of its slots: `_other` and `_html_of` inline.
+        if page is not None and page != self._page:
             return Markup(self.pz.render(self.visitor_id, page, slot, user_id=self.user_id))
-        if self._slots is None:
+        slots = self._slots
+        if slots is None:
             self._decide(self.pz.widgets(self.visitor_id, self._page, user_id=self.user_id))
-        return self._html_of(slot)
+            slots = self._slots
+            assert slots is not None
+        return slots.get(slot, _NOTHING) if type(slot) is str else _NOTHING
 
     async def awidgets(self, slot: str | None = None, page: Page | None = None) -> list[Widget]:
         if self._other(page):

@@ -16,6 +16,7 @@ import jinja2
 from markupsafe import Markup
 
 from ._handle import RequestPersonalize
+from ._jinja_context import context_value
 from ._static import asset_tags
 
 STATIC_PREFIX_KEY = "personalize_sdk.static_prefix"
@@ -25,7 +26,7 @@ STATIC_PREFIX_KEY = "personalize_sdk.static_prefix"
 def handle_in(context: Any) -> RequestPersonalize | None:
     """The request's `RequestPersonalize` (``request.state.personalize``), if the middleware set
     one."""
-    request = context.get("request")
+    request = context_value(context, "request")
     # The scope's dict, not `request.state` (a new State object on every access).
     state = getattr(request, "scope", {}).get("state")
     handle = state.get("personalize") if isinstance(state, dict) else None
@@ -47,7 +48,7 @@ def personalize_assets(context: jinja2.runtime.Context, nonce: str | None = None
     middleware; pass the page's CSP nonce as ``nonce=...`` when a Content-Security-Policy asks
     for one."""
     handle = handle_in(context)
-    prefix = getattr(context.get("request"), "scope", {}).get(STATIC_PREFIX_KEY)
+    prefix = getattr(context_value(context, "request"), "scope", {}).get(STATIC_PREFIX_KEY)
     if handle is None or not isinstance(prefix, str):
         return Markup("")
     return Markup(asset_tags(prefix, nonce))  # built from escaped parts

@@ -17,7 +17,15 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from .templatetags.personalize import handle_in, render_assets
+from .._handle import RequestPersonalize
+from .._jinja_context import context_value
+from .templatetags.personalize import render_assets
+
+
+def handle_in(context: jinja2.runtime.Context) -> RequestPersonalize | None:
+    """The request's `RequestPersonalize`, if the middleware set one."""
+    handle = getattr(context_value(context, "request"), "personalize", None)
+    return handle if isinstance(handle, RequestPersonalize) else None
 
 
 @jinja2.pass_context
