@@ -54,9 +54,22 @@ def personalize_assets(context: jinja2.runtime.Context, nonce: str | None = None
     return Markup(asset_tags(prefix, nonce))  # built from escaped parts
 
 
+def slot_of_request(request: Any) -> dict[str, Any]:
+    """A `Jinja2Templates` context processor: ``personalize_slot`` as the request's own
+    `RequestPersonalize.render`, which shadows the global for that response. A template renders
+    several slots; this way each is one call, with no look-up of the request's handle."""
+    state = getattr(request, "scope", {}).get("state")
+    handle = state.get("personalize") if isinstance(state, dict) else None
+    return {"personalize_slot": handle.render} if isinstance(handle, RequestPersonalize) else {}
+
+
 def install_templates(templates: Any) -> Any:
     """Add the ``personalize_slot`` and ``personalize_assets`` globals to a `Jinja2Templates`
-    (or to a bare ``jinja2.Environment``); returns what it was given."""
+    (or to a bare ``jinja2.Environment``), and to a `Jinja2Templates` the `slot_of_request`
+    context processor; returns what it was given."""
     env = templates if isinstance(templates, jinja2.Environment) else templates.env
     env.globals.update(personalize_slot=personalize_slot, personalize_assets=personalize_assets)
+    processors = getattr(templates, "context_processors", None)
+    if isinstance(processors, list) and slot_of_request not in processors:
+        processors.append(slot_of_request)
     return templates

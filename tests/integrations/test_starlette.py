@@ -29,6 +29,7 @@ from starlette.websockets import WebSocket
 
 from personalize_sdk import ConfigError, Personalizer
 from personalize_sdk.integrations._starlette_routes import read_body, route_path, send_static
+from personalize_sdk.integrations._starlette_templates import slot_of_request
 from personalize_sdk.integrations.starlette import PersonalizeMiddleware, install_templates
 from tests.helpers import Clock, view
 
@@ -330,6 +331,36 @@ class TestTemplates:
         with TestClient(app) as client:
             html = client.get("/").text
         assert "<head></head>" in html and "<body><main>home</main>" in html
+
+    def test_a_response_gets_the_slot_of_its_own_request(self, pz: Personalizer) -> None:
+        # TemplateResponse runs the context processor: the template's personalize_slot is the
+        # request's handle.render; a template rendered by hand uses the global, to the same HTML.
+        templates = make_templates()
+        assert install_templates(templates) is templates
+        assert templates.context_processors.count(slot_of_request) == 1  # installed once
+        seen: dict[str, Any] = {}
+
+        async def by_response(request: Request) -> Response:
+            response = templates.TemplateResponse(request, "page.html", {"message": "m"})
+            seen["slot"] = response.context["personalize_slot"]
+            seen["handle"] = request.state.personalize
+            return response
+
+        async def by_hand(request: Request) -> Response:
+            page = templates.get_template("page.html")
+            return HTMLResponse(page.render(request=request, message="m"))
+
+        routes = [Route("/r", by_response), Route("/h", by_hand)]
+        app = Starlette(
+            routes=routes, middleware=[Middleware(PersonalizeMiddleware, personalizer=pz)]
+        )
+        with TestClient(app) as client:
+            client.get("/r")  # the visitor's cookie first: both pages then see the same visitor
+            first, second = client.get("/r").text, client.get("/h").text
+        assert seen["slot"] == seen["handle"].render  # the handle's own bound method
+        assert 'data-pz-campaign="welcome-bar"' in first
+        assert first.split("<main>")[0] == second.split("<main>")[0]
+        assert slot_of_request(object()) == {}  # no scope, no handle: the global stays
 
     def test_install_on_a_bare_environment(self) -> None:
         env = jinja2.Environment(autoescape=True)
