@@ -131,13 +131,11 @@ Draft = list[Any]
 def reduce(profile: Profile, event: Event, settings: Settings) -> Profile:
     """Fold `event` into `profile`; returns `profile` itself when the event is a replay."""
     p: Draft = list(profile)
-    if event.caller_message_id:
-        if event.message_id in profile.message_ids:
+    _, name, props, ts, message_id, _, caller_message_id, _ = event  # one unpacking, no lookups
+    if caller_message_id:
+        if message_id in profile.message_ids:
             return profile
-        p[_P_MESSAGE_IDS] = (event.message_id, *profile.message_ids[: MAX_MESSAGE_IDS - 1])
-    ts = event.timestamp
-    name = event.name
-    props = event.properties
+        p[_P_MESSAGE_IDS] = (message_id, *profile.message_ids[: MAX_MESSAGE_IDS - 1])
     counters = profile.counters
     if name in counters or len(counters) < MAX_COUNTERS:
         try:  # `copy()`: dict's and MappingProxyType's, twice as fast as dict()
