@@ -154,13 +154,17 @@ def reduce(profile: Profile, event: Event, settings: Settings) -> Profile:
     session = profile.session
     # An event from before the current session (delivered late) is history: it changes
     # counters, affinities, cart and orders, but not the session's signals.
-    late = session is not None and ts < session.started_at - settings.session_timeout
-    if session is None or (not late and ts - session.last_at > settings.session_timeout):
+    timeout = settings.session_timeout
+    if session is not None:
+        started_at, last_at = session.started_at, session.last_at
+        late = ts < started_at - timeout
+    if session is None or (not late and ts - last_at > timeout):
         session = Session(started_at=ts, last_at=ts, events=0)
         p[_P_SESSIONS] = profile.sessions + 1
+        late, last_at = False, ts
     s: Draft = list(session)
     s[_S_EVENTS] = session.events + 1
-    dwell = ts - session.last_at
+    dwell = ts - last_at
     if dwell > 0:
         s[_S_LAST_AT] = ts
         if session.page_type == "product":
@@ -217,18 +221,18 @@ def _product_viewed(
         s[_S_PRODUCTS_VIEWED] = viewed + (product_id,)  # noqa: RUF005 - faster than unpacking
     price = props.get("price")
     if price is not None:
-        if session.price_min is None or price < session.price_min:
+        low, high = session.price_min, session.price_max  # read once: unspecialised look-ups
+        if low is None or price < low:
             s[_S_PRICE_MIN] = price
-        if session.price_max is None or price > session.price_max:
+        if high is None or price > high:
             s[_S_PRICE_MAX] = price
     category = _key(props.get("category"))
-    if category is not None and (
-        category in session.category_views or len(session.category_views) < MAX_CATEGORY_VIEWS
-    ):
+    views = session.category_views
+    if category is not None and (category in views or len(views) < MAX_CATEGORY_VIEWS):
         try:  # as the counters above
-            category_views = session.category_views.copy()  # type: ignore[attr-defined]
+            category_views = views.copy()  # type: ignore[attr-defined]
         except AttributeError:
-            category_views = dict(session.category_views)
+            category_views = dict(views)
         category_views[category] = category_views.get(category, 0) + 1
         s[_S_CATEGORY_VIEWS] = category_views
     _add_affinity(p, profile, category, _key(props.get("brand")), _LOG_VIEW, ts, settings)
