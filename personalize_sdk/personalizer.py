@@ -353,7 +353,11 @@ class Personalizer(AsyncTwins):
     ) -> frozenset[str]:
         """The shopper's segments, cached per process until their profile changes."""
         try:
-            return self._segments_of(self._live, *self._load(visitor_id, user_id))
+            profile, stored, key = self._load(visitor_id, user_id)
+            live = self._live
+            # The cache first, inline: most calls end here (an empty set is looked up again).
+            found = live.segment_cache.get(key, stored)
+            return found or self._segments_of(live, profile, stored, key)
         except Exception as error:  # noqa: BLE001
             self._failed("segments", error)
             return frozenset()
