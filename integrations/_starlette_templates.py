@@ -24,9 +24,13 @@ STATIC_PREFIX_KEY = "personalize_sdk.static_prefix"
 
 
 def handle_in(context: Any) -> RequestPersonalize | None:
+    """The `RequestPersonalize` of the template context's request, if the middleware set one."""
+    return handle_of(context_value(context, "request"))
+
+
+def handle_of(request: Any) -> RequestPersonalize | None:
     """The request's `RequestPersonalize` (``request.state.personalize``), if the middleware set
     one."""
-    request = context_value(context, "request")
     # The scope's dict, not `request.state` (a new State object on every access).
     state = getattr(request, "scope", {}).get("state")
     handle = state.get("personalize") if isinstance(state, dict) else None
@@ -58,9 +62,8 @@ def slot_of_request(request: Any) -> dict[str, Any]:
     """A `Jinja2Templates` context processor: ``personalize_slot`` as the request's own
     `RequestPersonalize.render`, which shadows the global for that response. A template renders
     several slots; this way each is one call, with no look-up of the request's handle."""
-    state = getattr(request, "scope", {}).get("state")
-    handle = state.get("personalize") if isinstance(state, dict) else None
-    return {"personalize_slot": handle.render} if isinstance(handle, RequestPersonalize) else {}
+    handle = handle_of(request)
+    return {} if handle is None else {"personalize_slot": handle.render}
 
 
 def install_templates(templates: Any) -> Any:
