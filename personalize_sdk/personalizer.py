@@ -573,12 +573,7 @@ class Personalizer(AsyncTwins):
                 raise InvalidEvent(
                     "give a visitor_id or a user_id", field="visitor_id", kind="missing"
                 )
-            if not (
-                type(visitor_id) is str
-                and 0 < len(visitor_id) <= self.limits.max_id_length
-                and visitor_id.isascii()
-            ):  # the common case inline (every page reads a profile); `check_id` says the rest
-                check_id(visitor_id, "visitor_id", self.limits)
+            check_id(visitor_id, "visitor_id", self.limits)
             user_id = self.store.resolve(visitor_id)
         else:
             check_id(user_id, "user_id", self.limits)
