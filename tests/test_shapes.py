@@ -153,7 +153,7 @@ def test_a_ruled_shape_gets_a_plan_for_lists_of_it_too():
     )
 
 
-def test_a_list_plan_is_used_for_a_list_of_its_shape(monkeypatch):
+def test_a_list_plan_is_used_for_a_list_of_its_shape():
     limits = items_limits()
     calls = []
     plan = limits.shapes.items[tuple(ITEM)]
