@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ._exceptions import ConfigError, PersonalizeError
+from ._redis_fork import fork_safe
 from .config import Config
 from .config_source import DEFAULT_CHANNEL, ConfigSource, logger
 
@@ -150,13 +151,15 @@ def _str(value: str | bytes) -> str:
 
 def _client(redis_url_or_client: str | redis.Redis) -> redis.Redis:
     if not isinstance(redis_url_or_client, str):
-        return redis_url_or_client
+        return fork_safe(redis_url_or_client)
     try:
-        return redis.Redis.from_url(
-            redis_url_or_client,
-            socket_timeout=5.0,
-            socket_connect_timeout=2.0,
-            health_check_interval=10,
+        return fork_safe(
+            redis.Redis.from_url(
+                redis_url_or_client,
+                socket_timeout=5.0,
+                socket_connect_timeout=2.0,
+                health_check_interval=10,
+            )
         )
     except ValueError as error:
         raise ConfigError(str(error), field="config_redis") from error

@@ -121,6 +121,9 @@ class Personalizer(AsyncTwins):
         self.store: Store = (
             store if store is not None else MemoryStore(max_profiles=settings.max_profiles)
         )
+        self._applies = callable(getattr(self.store, "apply", None))
+        """The store takes events without answering the profile (`RedisStore.apply`: no read
+        from Redis for a shopper it has no copy of); else `update`, its answer unused."""
         self.catalog: Catalog | None = as_catalog(catalog)
         self.clock: Clock = clock if clock is not None else time.time
         self.strict = strict
@@ -261,7 +264,10 @@ class Personalizer(AsyncTwins):
             if self._forward is not None:  # forwarded even if the store is down right now
                 self._forward(accepted)
             live = self._live  # read once: one config for the whole call
-            self.store.update(visitor_id, user_id, _fold, accepted, live.settings)
+            if self._applies:
+                self.store.apply(visitor_id, user_id, _fold, accepted, live.settings)  # type: ignore[attr-defined]
+            else:
+                self.store.update(visitor_id, user_id, _fold, accepted, live.settings)
             if accepted.name in live.counted_events:
                 self._count_popularity(live, accepted)
         except Exception as error:  # noqa: BLE001 - the SDK never breaks its host
@@ -281,7 +287,11 @@ class Personalizer(AsyncTwins):
             if self._forward is not None:
                 self._forward(accepted)
             live = self._live
-            self.store.update(accepted.visitor_id, accepted.user_id, _fold, accepted, live.settings)
+            store, visitor_id, user_id = self.store, accepted.visitor_id, accepted.user_id
+            if self._applies:
+                store.apply(visitor_id, user_id, _fold, accepted, live.settings)  # type: ignore[attr-defined]
+            else:
+                store.update(visitor_id, user_id, _fold, accepted, live.settings)
             if accepted.name in live.counted_events:
                 self._count_popularity(live, accepted)
         except Exception as error:  # noqa: BLE001 - the SDK never breaks its host

@@ -32,6 +32,7 @@ from typing import Any
 
 import redis
 
+from ._redis_fork import fork_safe
 from .catalog import facet_key
 from .circuit_breaker import CircuitBreaker
 from .events import Event
@@ -58,7 +59,7 @@ class RedisPopularityFeed(PopularityFeed):
         **settings: int,
     ) -> None:
         super().__init__(PopularityCounters(**settings))
-        self.redis = client
+        self.redis = fork_safe(client)
         self.prefix = prefix
         self.settings = settings
         self.push_interval = push_interval

@@ -3,16 +3,22 @@
     store = RedisStore("redis://127.0.0.1:6379/0")      # rediss://, unix:// too
     pz = Personalizer(store=store)
 
-The request path never waits on a write:
+`track` never waits on Redis, and the request path never waits on a write:
 
-- `update` (every `track`) folds the event into the process's own copy of the profile and
-  returns it, so the next page in this process sees it at once; the event joins a queue that a
-  background writer sends to Redis in batches, pipelined, by compare-and-set (see
-  `_redis_layout`): a profile another process changed meanwhile is read again and the queued
-  events are folded into it, so concurrent writers lose nothing.
-- Reads come from the local cache (cachetools TTL) when they can, else from Redis (one
-  round trip). After each write the writer publishes the profile's key; every other process
-  drops its copy, so a change in one process shows in the others within milliseconds.
+- `apply` (every `track`) folds the event into the process's own copy of the profile, so the
+  next page in this process sees it at once; the event joins a queue that a background writer
+  sends to Redis in batches, pipelined, by compare-and-set (see `_redis_layout`): a profile
+  another process changed meanwhile is read again and the queued events are folded into it,
+  so concurrent writers lose nothing.
+- A shopper this process has no copy of is not read first: the event goes into a *blind* copy
+  (the event alone, `_Entry.blind`). The writer sends it as a new profile, or, when one is
+  stored, reads it and folds the events in; a read in this process (the page after the
+  `track`) reads the stored profile and folds the local events into it, while the writer
+  leaves them queued (`_claim`). `update` (identify's traits) answers the whole profile, so it
+  reads first.
+- Reads come from the local cache (`LocalCache`) when they can, else from Redis (one round
+  trip). After each write the writer publishes the profile's key; every other process marks
+  its copy stale, so a change in one process shows in the others within milliseconds.
 - Redis being down never takes a page down: connect and read timeouts are 50 ms, a circuit
   breaker stops calling a dead server at all, reads then answer from the local cache (or as an
   unknown shopper), and queued writes wait (up to `max_pending` events) and are written when
@@ -21,7 +27,7 @@ The request path never waits on a write:
   process changed that shopper meanwhile), and are lost otherwise.
 - Fork-safe: a child process (gunicorn ``--preload``) starts with an empty cache and queue and
   its own connections, threads, locks and circuit breaker; the parent's queue stays the
-  parent's to send.
+  parent's to send. The client's pool is `fork_safe` (see `_redis_fork`).
 
 `identify` and `forget` (`pop`, `unlink`, `unlink_user`) are rare and go to Redis directly, after
 the queue is flushed. Anonymous profiles expire `anonymous_ttl` seconds (default 90 days) after
@@ -48,11 +54,12 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-import cachetools
 
 from ._exceptions import ConfigError, StoreUnavailable
+from ._redis_fork import fork_safe
 from ._redis_layout import CAS_WRITE, LINK_VISITOR, KeyLayout
 from .circuit_breaker import CircuitBreaker
+from .local_cache import LocalCache
 from .profile import Profile, profile_key
 from .profile_codec import decode, encode
 from .store import Change
@@ -63,6 +70,8 @@ DEFAULT_ANONYMOUS_TTL = 90 * 86_400
 DEFAULT_LINK_TTL = 400 * 86_400
 _FAULTS = (redis.ConnectionError, redis.TimeoutError, OSError)
 _NO_LINK = ""
+_IN_FLIGHT_WAIT = 0.5
+"""Seconds a read of a blind profile waits for a write the writer has in flight."""
 _MISSING = object()
 
 
@@ -80,12 +89,18 @@ class _Op:
 
 @attrs.define
 class _Entry:
-    """The local copy of a profile: `version` is the stored version it was built on (None:
-    unknown, the writer re-reads), `pending` the ops applied locally and not yet written."""
+    """The local copy of a profile: `version` is the stored version it was built on ("?":
+    unknown, the writer re-reads), `pending` the ops applied locally and not yet written.
+
+    `blind`: built by `apply` on nothing read (the stored profile was not in the local cache):
+    `profile` holds the pending ops alone, which is the whole profile only if nothing was
+    stored. The writer first tries it as a new profile (version ""); a read (`load`,
+    `update` ...) first reads the stored profile and folds the pending ops into it."""
 
     profile: Profile | None
     version: str
     pending: list[_Op] = attrs.Factory(list)
+    blind: bool = False
 
 
 class RedisStore:
@@ -109,6 +124,10 @@ class RedisStore:
         for name, value in (("anonymous_ttl", anonymous_ttl), ("link_ttl", link_ttl)):
             if type(value) is not int or value < 1:
                 raise ConfigError(f"expected whole seconds >= 1, got {value!r}", field=name)
+        if type(local_size) is not int or local_size < 1:
+            raise ConfigError(f"expected a size >= 1, got {local_size!r}", field="local_size")
+        if type(local_ttl) not in (int, float) or not local_ttl > 0:
+            raise ConfigError(f"expected seconds > 0, got {local_ttl!r}", field="local_ttl")
         self.url = url
         self.keys = KeyLayout(prefix)
         self.anonymous_ttl = anonymous_ttl
@@ -119,10 +138,10 @@ class RedisStore:
         self._local_ttl = local_ttl
         self._local_size = local_size
         try:
-            self.redis = client or redis.Redis.from_url(
+            self.redis = fork_safe(client or redis.Redis.from_url(
                 url, socket_timeout=timeout, socket_connect_timeout=timeout,
                 health_check_interval=30,
-            )  # fmt: skip
+            ))  # fmt: skip
         except ValueError as error:
             raise ConfigError(str(error), field="url") from error
         self._cas = self.redis.register_script(CAS_WRITE)
@@ -140,18 +159,19 @@ class RedisStore:
         self._lock = threading.RLock()
         # Its own breaker too: the parent's lock may have been held by its writer at the fork.
         self.breaker = CircuitBreaker()
-        self._cache: cachetools.TTLCache[str, _Entry] = cachetools.TTLCache(
-            self._local_size, self._local_ttl
-        )
-        self._links: cachetools.TTLCache[str, str] = cachetools.TTLCache(
-            self._local_size, self._local_ttl
-        )
+        self._cache: LocalCache[str, _Entry] = LocalCache(self._local_size, self._local_ttl)
+        self._links: LocalCache[str, str] = LocalCache(self._local_size, self._local_ttl)
         self._queue: deque[_Op] = deque()
         self._wake = threading.Event()
         self._idle = threading.Condition(self._lock)
         self._writing = 0
         self._in_flight = 0
         """Ops the writer has taken from the queue and not yet written (or put back)."""
+        self._taken: frozenset[str] | set[str] = frozenset()
+        """The keys of those ops."""
+        self._settling: dict[str, int] = {}
+        """Blind keys whose stored profile is being read (by how many threads): the writer
+        leaves their ops queued meanwhile (see `_claim`)."""
         self._closed = False
         self._writer: threading.Thread | None = None
         self._listener: threading.Thread | None = None
@@ -170,10 +190,7 @@ class RedisStore:
 
     def _resolve(self, visitor_id: str) -> str | None:
         with self._lock:
-            try:  # one lookup: a TTLCache's `get` takes two
-                cached = self._links[visitor_id]
-            except KeyError:
-                cached = None
+            cached = self._links.get(visitor_id)
         if cached is None:
             cached = self._read_link(visitor_id, with_profile=True)
             if cached is None:
@@ -192,24 +209,63 @@ class RedisStore:
             self._cache.setdefault(f"v:{visitor_id}", _Entry(None, ""))
 
     def _entry(self, key: str) -> _Entry | None:
-        """The local copy, else the stored profile read into it (None: Redis unreachable)."""
+        """The local copy, else the stored profile read into it; a blind copy is completed
+        from the stored profile first. While Redis is unreachable: the blind copy as it is,
+        or None."""
         self._started()
         with self._lock:
-            try:
-                return self._cache[key]
-            except KeyError:
-                pass
-        if not self.breaker.allow():
-            return None
+            entry = self._cache.get(key)
+            if entry is not None:
+                if not entry.blind:
+                    return entry
+                self._claim(key)
         try:
-            data, version = self.redis.hmget(self.keys.profile(key), "d", "v")
-        except _FAULTS as error:
-            self._fault("read", error)
-            return None
-        self.breaker.success()
-        entry = _Entry(None if data is None else decode(data), _text(version))
+            if not self.breaker.allow():
+                return entry
+            try:
+                data, version = self.redis.hmget(self.keys.profile(key), "d", "v")
+            except _FAULTS as error:
+                self._fault("read", error)
+                return entry
+            self.breaker.success()
+            profile = None if data is None else decode(data)
+            with self._lock:
+                return self._install(key, profile, _text(version))
+        finally:
+            if entry is not None:
+                self._unclaim(key)
+
+    def _claim(self, key: str) -> None:
+        """Keep the writer off a blind `key`'s queued ops while its stored profile is read
+        (lock held), so what is read holds none of them. Ops the writer has taken already are
+        waited for (briefly): what is read then holds them."""
+        deadline = time.monotonic() + _IN_FLIGHT_WAIT
+        while key in self._taken:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break  # `_install` leaves the copy blind: still exact, read again next time
+            self._idle.wait(left)
+        self._settling[key] = self._settling.get(key, 0) + 1
+
+    def _unclaim(self, key: str) -> None:
         with self._lock:
-            return self._cache.setdefault(key, entry)
+            claims = self._settling.pop(key) - 1
+            if claims:
+                self._settling[key] = claims
+        self._wake.set()  # the writer may have left this key's ops queued for the read
+
+    def _install(self, key: str, profile: Profile | None, version: str) -> _Entry:
+        """Put the stored profile just read (`version`) into the local cache (lock held): as
+        a new entry, or completing a blind one (its pending ops folded into the stored profile),
+        unless the writer has those ops in flight: what was read may or may not hold them, so
+        the copy stays blind. A complete entry is kept as it is."""
+        entry = self._cache.get(key)
+        if entry is None:
+            entry = self._cache[key] = _Entry(profile, version)
+        elif entry.blind and key not in self._taken:
+            entry.profile = _refold(profile, key, entry.pending)
+            entry.version, entry.blind = version, False
+        return entry
 
     async def aprefetch(self, visitor_id: str | None, user_id: str | None = None) -> None:
         """Bring the shopper's link and profile into the local cache without blocking the
@@ -228,15 +284,16 @@ class RedisStore:
                     self._links[visitor_id] = user_id
         key = profile_key(visitor_id, user_id or None)
         with self._lock:
-            if key in self._cache:
+            entry = self._cache.get(key)
+            if entry is not None and not entry.blind:
                 return
         found = await self._aread(lambda r: r.hmget(self.keys.profile(key), "d", "v"))
         if found is _MISSING:
             return
         data, version = found
-        entry = _Entry(None if data is None else decode(data), _text(version))
+        profile = None if data is None else decode(data)
         with self._lock:
-            self._cache.setdefault(key, entry)
+            self._install(key, profile, _text(version))
 
     async def _aread(self, command: Callable[[Any], Any]) -> Any:
         if not self.breaker.allow():
@@ -266,25 +323,38 @@ class RedisStore:
         a `resolve` finds it)."""
         if not self.breaker.allow():
             return None
-        try:
-            if with_profile:
-                pipe = self.redis.pipeline(transaction=False)
-                pipe.get(self.keys.link(visitor_id))
-                pipe.hmget(self.keys.profile(f"v:{visitor_id}"), "d", "v")
-                user_id, (data, version) = pipe.execute()
-            else:
+        if not with_profile:
+            try:
                 user_id = self.redis.get(self.keys.link(visitor_id))
+            except _FAULTS as error:
+                self._fault("read", error)
+                return None
+            self.breaker.success()
+            return _NO_LINK if user_id is None else user_id.decode()
+        key = f"v:{visitor_id}"
+        with self._lock:
+            entry = self._cache.get(key)
+            claimed = entry is not None and entry.blind
+            if claimed:
+                self._claim(key)
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.get(self.keys.link(visitor_id))
+            pipe.hmget(self.keys.profile(key), "d", "v")
+            user_id, (data, version) = pipe.execute()
+            self.breaker.success()
+            if user_id is not None:
+                return user_id.decode()
+            profile = None if data is None else decode(data)
+            with self._lock:
+                self._install(key, profile, _text(version))
+            return _NO_LINK
         except _FAULTS as error:
             self._fault("read", error)
             return None
-        self.breaker.success()
-        if user_id is not None:
-            return user_id.decode()
-        if with_profile:
-            entry = _Entry(None if data is None else decode(data), _text(version))
-            with self._lock:
-                self._cache.setdefault(f"v:{visitor_id}", entry)
-        return _NO_LINK
+        finally:
+            if claimed:
+                self._unclaim(key)
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -297,21 +367,44 @@ class RedisStore:
             resolved = self._resolve(visitor_id)
         key = profile_key(visitor_id, resolved)
         with self._lock:
-            try:
-                entry: _Entry | None = self._cache[key]
-            except KeyError:
-                entry = None
-            if entry is not None:  # the common case: the local copy, in one locked section
+            entry = self._cache.get(key)
+            local = entry is not None and not entry.blind
+            if local:  # the common case: the local copy, in one locked section
                 profile = self._fold_in(entry, key, visitor_id, user_id, resolved, change, args)
-        if entry is None:
-            entry = self._entry(key) or _Entry(None, "?")  # Redis away: built on nothing yet
+        if not local:
+            # Redis away: built on nothing yet, blind (read again once it is back).
+            entry = self._entry(key) or _Entry(None, "?", blind=True)
             with self._lock:
-                entry = self._cache.get(key, entry)
+                entry = self._cache.get(key) or entry
                 profile = self._fold_in(entry, key, visitor_id, user_id, resolved, change, args)
         wake = self._wake
         if not wake.is_set():  # set already: the writer has yet to clear it and look
             wake.set()
         return profile
+
+    def apply(
+        self, visitor_id: str | None, user_id: str | None, change: Change, *args: Any
+    ) -> None:
+        """`update` without its answer, so it never waits on Redis (`track` calls this).
+
+        A shopper not in the local cache gets a blind copy: `change` applied to nothing, the
+        op queued. The writer sends it as a new profile; if one is stored, it reads that and
+        folds the queued ops in. A read of the shopper in this process (the page that follows)
+        reads the stored profile first and folds the local ops into it. An unknown visitor is
+        taken as not linked: the compare-and-set refuses the write if it is, and the writer
+        moves the ops to the customer."""
+        self._started()
+        resolved = user_id
+        with self._lock:
+            if resolved is None and visitor_id is not None:
+                # Unknown (None) is taken as not linked, as "" is (see above).
+                resolved = self._links.get(visitor_id) or None
+            key = profile_key(visitor_id, resolved)
+            entry = self._cache.get(key) or _Entry(None, "", blind=True)
+            self._fold_in(entry, key, visitor_id, user_id, resolved, change, args)
+        wake = self._wake
+        if not wake.is_set():
+            wake.set()
 
     def _fold_in(
         self,
@@ -486,6 +579,8 @@ class RedisStore:
                     continue
                 with self._lock:
                     batch = self._take_batch()
+                    if not batch:  # every queued op waits for a read (`_claim`), which wakes us
+                        break
                     self._writing += 1
                     self._in_flight = len(batch)
                 try:
@@ -504,6 +599,7 @@ class RedisStore:
                     with self._idle:
                         self._writing -= 1
                         self._in_flight = 0
+                        self._taken = frozenset()
                         self._idle.notify_all()
             with self._idle:
                 self._idle.notify_all()
@@ -514,13 +610,19 @@ class RedisStore:
         copy as it is rather than read the profile back and fold the ops in again."""
         queue = self._queue
         batch = [queue.popleft() for _ in range(min(self.batch_size, len(queue)))]
+        keys = {op.key for op in batch}
         if queue:
-            keys = {op.key for op in batch}
             rest = [op for op in queue if op.key not in keys]
             if len(rest) < len(queue):
                 batch.extend(op for op in queue if op.key in keys)
                 queue.clear()
                 queue.extend(rest)
+        settling = self._settling
+        if settling and not settling.keys().isdisjoint(keys):  # their reads finish first
+            queue.extendleft(reversed([op for op in batch if op.key in settling]))
+            batch = [op for op in batch if op.key not in settling]
+            keys.difference_update(settling)
+        self._taken = keys
         return batch
 
     def _closed_and_down(self) -> bool:
@@ -550,9 +652,10 @@ class RedisStore:
                 if result > 0:
                     self._committed(key, by_key[key], attempt[key], str(result), local.get(key))
                 elif result == 0:
-                    local.pop(key, None)
+                    entry = local.pop(key, None)
                     replay.append(key)
-                    self._count("conflicts")
+                    # A blind copy tried as new: a stored profile is no conflict, just read.
+                    self._count("blind_reads" if entry and entry.blind else "conflicts")
                 else:  # the visitor got linked: its events go to the customer now
                     self._relink(by_key[key])
             attempt = {}
@@ -570,10 +673,7 @@ class RedisStore:
             pipe.hmget(self.keys.profile(key), "d", "v")
         out: dict[str, tuple[str, Profile]] = {}
         for key, (data, version) in zip(keys, pipe.execute(), strict=True):
-            profile = None if data is None else decode(data)
-            for op in by_key[key]:
-                user_id = key[2:] if key.startswith("u:") else None
-                profile = op.change(profile, op.visitor_id, user_id, *op.args)
+            profile = _refold(None if data is None else decode(data), key, by_key[key])
             out[key] = (_text(version), profile)  # type: ignore[assignment]
         return out
 
@@ -609,13 +709,18 @@ class RedisStore:
             entry = self._cache.get(key)
             if entry is None:
                 return
-            del entry.pending[: len(ops)]
+            done = set(ops)  # by identity (ops moved here from a visitor are not pending here)
+            entry.pending = [op for op in entry.pending if op not in done]
             if not entry.pending:
-                entry.profile, entry.version = written[1], version
+                entry.profile, entry.version, entry.blind = written[1], version, False
             elif entry is local and entry.version == written[0]:
                 # The local copy is what was written with the newer ops folded in (nobody
                 # invalidated it meanwhile): built on the new version, written as is next.
-                entry.version = version
+                # (A blind copy written as new: nothing was stored, so it is whole.)
+                entry.version, entry.blind = version, False
+            elif entry.blind:
+                entry.profile = _refold(written[1], key, entry.pending)
+                entry.version, entry.blind = version, False
             else:
                 entry.version = "?"  # newer local ops wait for the next batch, replayed
 
@@ -685,8 +790,8 @@ class RedisStore:
                     continue
                 if entry.pending:
                     entry.version = "?"  # the writer re-reads it before writing
-                else:
-                    del self._cache[key]
+                else:  # stale: read again before it is served; its next write reads first
+                    self._cache[key] = _Entry(None, "?", blind=True)
 
     def _forget_unpending(self) -> None:
         for key in [k for k, e in self._cache.items() if not e.pending]:
@@ -715,6 +820,14 @@ class RedisStore:
             value = self.counts.get(name, 0) + by
             self.counts[name] = value
             return value
+
+
+def _refold(profile: Profile | None, key: str, ops: list[_Op]) -> Profile | None:
+    """`ops` applied again, in order, to `profile` (the stored profile of `key`)."""
+    user_id = key[2:] if key.startswith("u:") else None
+    for op in ops:
+        profile = op.change(profile, op.visitor_id, user_id, *op.args)
+    return profile
 
 
 def _same(pending: list[_Op], ops: list[_Op]) -> bool:

@@ -5,6 +5,10 @@ Keys are ``"v:<visitor_id>"`` for anonymous visitors and ``"u:<user_id>"`` for c
 visitor's link and replaces the profile in one step, so an event tracked while the same shopper
 logs in lands on the customer or is merged into it, never lost, and no concurrent writer loses
 an update. A store makes them atomic its own way (a lock, a transaction, a Lua script).
+
+A store may also offer ``apply(visitor_id, user_id, change, *args) -> None``: `update` without
+its answer, which `track` calls instead when it is there. It lets a store take an event
+without reading the profile first (`RedisStore` folds it in its background writer).
 """
 
 from __future__ import annotations

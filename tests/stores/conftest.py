@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -34,3 +35,20 @@ def redis_prefix() -> Iterator[str]:
     if keys:
         client.delete(*keys)
     client.close()
+
+
+@pytest.fixture
+def make(redis_prefix: str) -> Iterator[Callable[..., Any]]:
+    """Build RedisStores under the test's prefix (closed after the test)."""
+    from personalize_sdk.redis_store import RedisStore
+
+    made: list[RedisStore] = []
+
+    def build(url: str = REDIS_URL, **options: Any) -> RedisStore:
+        store = RedisStore(url, prefix=redis_prefix, **options)
+        made.append(store)
+        return store
+
+    yield build
+    for store in made:
+        store.close(timeout=1)

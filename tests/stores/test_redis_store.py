@@ -18,25 +18,12 @@ import pytest
 from personalize_sdk import ConfigError, Page, Personalizer
 from tests.helpers import view
 from tests.stores.conftest import REDIS_URL, redis_client
+from tests.stores.redis_helpers import count_replays, gated
 
 redis = pytest.importorskip("redis")
 from personalize_sdk.redis_store import RedisStore  # noqa: E402
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def make(redis_prefix: str) -> Iterator:
-    made: list[RedisStore] = []
-
-    def build(url: str = REDIS_URL, **options) -> RedisStore:
-        store = RedisStore(url, prefix=redis_prefix, **options)
-        made.append(store)
-        return store
-
-    yield build
-    for store in made:
-        store.close(timeout=1)
 
 
 def test_a_write_in_one_process_shows_in_another_within_milliseconds(make):
@@ -124,48 +111,21 @@ def test_processes_writing_one_shopper_lose_nothing(make, redis_prefix):
     assert counters == {"Page Viewed": 1, "Product Viewed": 800}
 
 
-def _gated(store: RedisStore, method: str) -> tuple[threading.Event, threading.Event]:
-    """Hold the writer in its first call of `method` until the test releases it."""
-    entered, release = threading.Event(), threading.Event()
-    inner = getattr(store, method)
-
-    def held(*args):
-        if not release.is_set():
-            entered.set()
-            assert release.wait(10)
-        return inner(*args)
-
-    setattr(store, method, held)
-    return entered, release
-
-
-def _count_replays(store: RedisStore) -> list[str]:
-    replayed: list[str] = []
-    inner = store._replayed
-
-    def spy(keys, by_key):
-        replayed.extend(keys)
-        return inner(keys, by_key)
-
-    store._replayed = spy
-    return replayed
-
-
 def test_events_queued_behind_a_write_go_out_from_the_local_copy(make):
     """A shopper's events that wait for the writer are written from the local copy, never
     read back from Redis and folded in again: a batch takes the later queued events of its
     profiles too, and a copy with events newer than a write is built on the written version."""
     store = make(batch_size=1)
-    replayed = _count_replays(store)
+    replayed = count_replays(store)
     pz = Personalizer(store=store, strict=True)
-    entered, release = _gated(store, "_write")
+    entered, release = gated(store, "_write")
     pz.track("x", "Page Viewed")  # the writer takes it and waits
     assert entered.wait(10)
     for shopper in ("a", "b", "a", "b", "a"):  # queued behind it, more than a batch
         pz.track(shopper, "Product Viewed", view("sku-1"))
     release.set()
     assert store.flush()
-    entered, release = _gated(store, "_cas_all")
+    entered, release = gated(store, "_cas_all")
     pz.track("a", "Page Viewed")  # its write waits after reading the local copy
     assert entered.wait(10)
     pz.track("a", "Product Viewed", view("sku-2"))  # newer than the write in flight
@@ -365,6 +325,9 @@ def test_bad_settings_are_config_errors():
         RedisStore(REDIS_URL, anonymous_ttl=0)
     with pytest.raises(ConfigError, match="url"):
         RedisStore("http://127.0.0.1:6379")
+    for bad in ({"local_size": 0}, {"local_size": 1.5}, {"local_ttl": 0}, {"local_ttl": "30"}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            RedisStore(REDIS_URL, **bad)
 
 
 # -- a server of the test's own, killed and restarted -----------------------------------------
