@@ -2,13 +2,15 @@
 
 An accepted `Event` holds the very `properties` and `context` mappings the shop passed to
 `track()` (the reducer reads them before `track()` returns, so that costs nothing). The delivery
-thread encodes an event later, so it must not read them: a shop that reuses one dict for its
-next call, or appends to a product list, would change what was forwarded, or fail its encoding
-with "dictionary changed size during iteration". `frozen` packs them with msgpack, which is the
-cheapest deep copy there is (the C packer walks nested lists and mappings; 1.1 us per event of
-the `track` benchmark's mix, with a packer kept per thread, against 2.5-4 us for a copy in
-Python) and immutable by nature. A msgpack forwarder sends those bytes as they are; the JSON
-ones unpack them first.
+thread encodes an event later, and `RedisStore` may fold a queued event again later (its writer
+replays it on a profile another process changed), so neither may read them: a shop that reuses
+one dict for its next call, or appends to a product list, would change what was forwarded or
+replayed, or fail its encoding with "dictionary changed size during iteration". `frozen` packs
+them with msgpack, which is the cheapest deep copy there is (the C packer walks nested lists
+and mappings; 1.1 us per event of the `track` benchmark's mix, with a packer kept per thread,
+against 2.5-4 us for a copy in Python) and immutable by nature; bytes are not even tracked by
+the garbage collector, which a queue of live dicts makes work. A msgpack forwarder sends those
+bytes as they are; the JSON ones unpack them first.
 
 Packing keeps what the forwarders send: a value msgpack cannot hold is packed as its text, as the
 encoders would send it (`default=str`), tuples become lists as in JSON. An event msgpack refuses
@@ -19,6 +21,7 @@ later, in the delivery thread, where that is counted.
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -28,6 +31,8 @@ from .events import Event
 from .segment_message import Identified
 
 _new_tuple = tuple.__new__
+_PACKERS = threading.local()
+"""A msgpack packer per calling thread, for `freeze` (a Packer is not thread-safe)."""
 
 
 class FrozenEvent(NamedTuple):
@@ -74,8 +79,19 @@ def frozen(
     return item
 
 
-def thawed(item: FrozenEvent) -> Event:
-    """The event again, with mappings of its own (for a hook that must see the message)."""
+def freeze(item: Event | Identified) -> FrozenEvent | Event | Identified:
+    """`frozen` with the calling thread's own packer."""
+    try:
+        pack = _PACKERS.pack
+    except AttributeError:  # this thread's first event
+        pack = _PACKERS.pack = msgpack.Packer(default=str).pack
+    return frozen(item, pack)
+
+
+def thawed(item: FrozenEvent, caller_message_id: bool = False) -> Event:
+    """The event again, with mappings of its own (for a hook that must see the message, or a
+    store folding it again); `caller_message_id` as the event had it (a `FrozenEvent` does not
+    keep it: the forwarders send no such field)."""
     context = item.context
     return Event(
         item.visitor_id,
@@ -84,7 +100,7 @@ def thawed(item: FrozenEvent) -> Event:
         item.timestamp,
         item.message_id,
         None if context is None else unpacked(context),
-        False,
+        caller_message_id,
         item.user_id,
     )
 

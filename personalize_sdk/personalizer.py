@@ -38,6 +38,7 @@ from .copy import CopyError
 from .coupons import CouponBook
 from .delivery_config import DeliverySettings
 from .events import Event
+from .frozen_event import FrozenEvent, freeze, thawed
 from .identity import MAX_TRAITS, merge, with_traits
 from .intent import IntentExplanation, explain_intent
 from .memory_store import MemoryStore
@@ -261,15 +262,7 @@ class Personalizer(AsyncTwins):
                 self.limits,
                 user_id,
             )
-            if self._forward is not None:  # forwarded even if the store is down right now
-                self._forward(accepted)
-            live = self._live  # read once: one config for the whole call
-            if self._applies:
-                self.store.apply(visitor_id, user_id, _fold, accepted, live.settings)  # type: ignore[attr-defined]
-            else:
-                self.store.update(visitor_id, user_id, _fold, accepted, live.settings)
-            if accepted.name in live.counted_events:
-                self._count_popularity(live, accepted)
+            self._keep(accepted)
         except Exception as error:  # noqa: BLE001 - the SDK never breaks its host
             self._failed("track", error)
             return None
@@ -283,22 +276,31 @@ class Personalizer(AsyncTwins):
         try:
             if self._closed:
                 raise PersonalizeError("this Personalizer is closed")
-            # The same as the end of `track()`, which keeps it inline: its hottest call.
-            if self._forward is not None:
-                self._forward(accepted)
-            live = self._live
-            store, visitor_id, user_id = self.store, accepted.visitor_id, accepted.user_id
-            if self._applies:
-                store.apply(visitor_id, user_id, _fold, accepted, live.settings)  # type: ignore[attr-defined]
-            else:
-                store.update(visitor_id, user_id, _fold, accepted, live.settings)
-            if accepted.name in live.counted_events:
-                self._count_popularity(live, accepted)
+            self._keep(accepted)
         except Exception as error:  # noqa: BLE001 - the SDK never breaks its host
             self._failed("track", error)
             return None
         self._accepted()
         return accepted.message_id
+
+    def _keep(self, accepted: Event) -> None:
+        """Forward an accepted event, fold it into the shopper's profile, count it."""
+        forward = self._forward
+        live = self._live  # read once: one config for the whole call
+        if self._applies:  # the store may fold it again later: it keeps a frozen copy
+            kept = freeze(accepted)
+            if forward is not None:  # forwarded even if the store is down right now
+                forward(kept)  # frozen already: the outbox takes it as it is
+            self.store.apply(  # type: ignore[attr-defined]
+                accepted[0], accepted[7], _fold, accepted, live.settings,
+                replay=(_fold_thawed, (kept, accepted[6], live.settings)),
+            )  # fmt: skip
+        else:
+            if forward is not None:
+                forward(accepted)
+            self.store.update(accepted[0], accepted[7], _fold, accepted, live.settings)
+        if accepted[1] in live.counted_events:
+            self._count_popularity(live, accepted)
 
     def identify(
         self,
@@ -702,6 +704,21 @@ def _fold(
     if profile is None:
         profile = _new_profile(visitor_id, user_id)
     return reduce(profile, event, settings)
+
+
+def _fold_thawed(
+    profile: Profile | None,
+    visitor_id: str | None,
+    user_id: str | None,
+    event: FrozenEvent | Event,
+    caller_message_id: bool,
+    settings: Settings,
+) -> Profile:
+    """`_fold` of an event kept frozen (`freeze`) by a store that may fold it again later
+    (`RedisStore.apply`'s replay), when the caller may have changed its dicts since."""
+    if type(event) is FrozenEvent:
+        event = thawed(event, caller_message_id)
+    return _fold(profile, visitor_id, user_id, event, settings)  # type: ignore[arg-type]
 
 
 def _set_traits(

@@ -385,9 +385,19 @@ class RedisStore:
         return profile
 
     def apply(
-        self, visitor_id: str | None, user_id: str | None, change: Change, *args: Any
+        self,
+        visitor_id: str | None,
+        user_id: str | None,
+        change: Change,
+        *args: Any,
+        replay: tuple[Change, tuple[Any, ...]] | None = None,
     ) -> None:
         """`update` without its answer, so it never waits on Redis (`track` calls this).
+
+        `replay`: the (change, args) to queue for the writer in place of these, the same
+        change in a form that does not hold the caller's objects (`track` passes its event
+        frozen: the writer may fold it again much later, when the caller has changed its
+        dicts; and a queue of live dicts is work for the garbage collector).
 
         A shopper not in the local cache gets a blind copy: `change` applied to nothing, the
         op queued. The writer sends it as a new profile; if one is stored, it reads that and
@@ -403,7 +413,7 @@ class RedisStore:
                 resolved = self._links.get(visitor_id) or None
             key = profile_key(visitor_id, resolved)
             entry = self._cache.get(key) or _Entry(None, "", blind=True)
-            self._fold_in(entry, key, visitor_id, user_id, resolved, change, args)
+            self._fold_in(entry, key, visitor_id, user_id, resolved, change, args, replay)
         wake = self._wake
         if not wake.is_set():
             wake.set()
@@ -417,10 +427,12 @@ class RedisStore:
         resolved: str | None,
         change: Change,
         args: tuple[Any, ...],
+        replay: tuple[Change, tuple[Any, ...]] | None = None,
     ) -> Profile:
-        """Apply `change` to the local copy and queue it for the writer (lock held)."""
+        """Apply `change` to the local copy and queue it (or `replay`) for the writer (lock
+        held)."""
         profile = change(entry.profile, visitor_id, resolved, *args)
-        op = _Op(visitor_id, user_id, change, args, key)
+        op = _Op(visitor_id, user_id, *(replay or (change, args)), key)
         entry.profile = profile
         entry.pending.append(op)
         self._cache[key] = entry  # back in, or its time to live renewed

@@ -29,21 +29,16 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-import msgpack
-
 from .._exceptions import ConfigError
 from ..delivery_config import DeliverySettings
 from ..events import Event
 from ..forwarders import Forwarder
-from ..frozen_event import FrozenEvent, frozen
+from ..frozen_event import FrozenEvent, freeze
 from ..segment_message import Identified
 from .lane import Lane
 from .spool import Spool
 
 logger = logging.getLogger("personalize_sdk.delivery")
-
-_PACKERS = threading.local()
-"""A msgpack packer per calling thread, for `frozen` (a Packer is not thread-safe)."""
 
 _BUSY_TICK = 0.002
 _IDLE_TICK = 0.02
@@ -86,11 +81,7 @@ class Outbox:
 
         What is queued is a copy of the caller's mappings: whatever the caller does with them
         afterwards changes nothing that is forwarded."""
-        try:
-            pack = _PACKERS.pack
-        except AttributeError:  # this thread's first event
-            pack = _PACKERS.pack = msgpack.Packer(default=str).pack
-        self._intake.append(frozen(item, pack))
+        self._intake.append(freeze(item))
         if not self._running:
             self._start()
 

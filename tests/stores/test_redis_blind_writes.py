@@ -246,3 +246,40 @@ def test_a_child_forked_while_a_thread_held_the_pools_lock_can_use_redis(make):
     assert read.recv() is True
     child.join(10)
     assert make().load("v:v-child").counters == {"Page Viewed": 1}
+
+
+def test_a_replayed_event_is_the_event_as_tracked_not_as_the_caller_changed_it_since(make):
+    """The writer may fold a queued event again (here: a blind copy of a stored shopper) long
+    after `track` returned; a shop that reuses its dict meanwhile changes nothing."""
+    _stored(make, "v-old", 1)
+    store = make()
+    pz = Personalizer(store=store, strict=True)
+    entered, release = gated(store, "_write")
+    pz.track("x", "Page Viewed")  # the writer takes it and waits
+    assert entered.wait(10)
+    properties = view("sku-as-tracked")
+    pz.track("v-old", "Product Viewed", properties)
+    properties["product_id"] = "sku-changed-later"
+    properties["category"] = "Changed"
+    release.set()
+    assert store.flush()
+    assert store.stats()["blind_reads"] == 1  # it was folded again, from the queued copy
+    stored = make().load("v:v-old")
+    assert stored.recently_viewed[0] == "sku-as-tracked"
+    assert "sku-changed-later" not in stored.recently_viewed
+    assert "changed" not in stored.category_affinity
+
+
+def test_a_replayed_event_with_the_callers_message_id_is_still_counted_once(make):
+    _stored(make, "v-old", 1)
+    store = make()
+    pz = Personalizer(store=store, strict=True)
+    entered, release = gated(store, "_write")
+    pz.track("x", "Page Viewed")
+    assert entered.wait(10)
+    for _ in range(2):  # a retried request: the same message id twice
+        pz.track("v-old", "Product Viewed", view("sku-2"), message_id="order-page-1")
+    release.set()
+    assert store.flush()
+    assert store.stats()["blind_reads"] == 1
+    assert make().load("v:v-old").counters == {"Product Viewed": 2}
