@@ -50,6 +50,11 @@ class LocalCache(Generic[K, V]):
         if len(data) > self.maxsize:
             data.popitem(last=False)
 
+    def __contains__(self, key: object) -> bool:
+        """Whether a live value is under `key`."""
+        item = self._data.get(key)  # type: ignore[call-overload]
+        return item is not None and item[1] > self._timer()
+
     def setdefault(self, key: K, value: V) -> V:
         """The live value under `key`, else `value` written there."""
         found = self.get(key)

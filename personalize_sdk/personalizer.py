@@ -123,8 +123,8 @@ class Personalizer(AsyncTwins):
             store if store is not None else MemoryStore(max_profiles=settings.max_profiles)
         )
         self._applies = callable(getattr(self.store, "apply", None))
-        """The store takes events without answering the profile (`RedisStore.apply`: no read
-        from Redis for a shopper it has no copy of); else `update`, its answer unused."""
+        """The store takes events by `apply` (`RedisStore`: it may fold them again later, so it
+        gets a frozen copy to keep); else by `update`, its answer unused."""
         self.catalog: Catalog | None = as_catalog(catalog)
         self.clock: Clock = clock if clock is not None else time.time
         self.strict = strict

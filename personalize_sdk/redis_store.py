@@ -3,22 +3,17 @@
     store = RedisStore("redis://127.0.0.1:6379/0")      # rediss://, unix:// too
     pz = Personalizer(store=store)
 
-`track` never waits on Redis, and the request path never waits on a write:
+The request path never waits on a write:
 
-- `apply` (every `track`) folds the event into the process's own copy of the profile, so the
-  next page in this process sees it at once; the event joins a queue that a background writer
-  sends to Redis in batches, pipelined, by compare-and-set (see `_redis_layout`): a profile
-  another process changed meanwhile is read again and the queued events are folded into it,
-  so concurrent writers lose nothing.
-- A shopper this process has no copy of is not read first: the event goes into a *blind* copy
-  (the event alone, `_Entry.blind`). The writer sends it as a new profile, or, when one is
-  stored, reads it and folds the events in; a read in this process (the page after the
-  `track`) reads the stored profile and folds the local events into it, while the writer
-  leaves them queued (`_claim`). `update` (identify's traits) answers the whole profile, so it
-  reads first.
+- `update` (and `apply`, for every `track`) folds the event into the process's own copy of
+  the profile, so the next page in this process sees it at once; the event joins a queue that
+  a background writer sends to Redis in batches, pipelined, by compare-and-set (see
+  `_redis_layout`): a profile another process changed meanwhile is read again and the queued
+  events are folded into it, so concurrent writers lose nothing. What the writer may fold
+  again is queued as `apply`'s `replay` form: `track` passes its event frozen.
 - Reads come from the local cache (`LocalCache`) when they can, else from Redis (one round
-  trip). After each write the writer publishes the profile's key; every other process marks
-  its copy stale, so a change in one process shows in the others within milliseconds.
+  trip). After each write the writer publishes the profile's key; every other process
+  drops its copy, so a change in one process shows in the others within milliseconds.
 - Redis being down never takes a page down: connect and read timeouts are 50 ms, a circuit
   breaker stops calling a dead server at all, reads then answer from the local cache (or as an
   unknown shopper), and queued writes wait (up to `max_pending` events) and are written when
@@ -70,8 +65,6 @@ DEFAULT_ANONYMOUS_TTL = 90 * 86_400
 DEFAULT_LINK_TTL = 400 * 86_400
 _FAULTS = (redis.ConnectionError, redis.TimeoutError, OSError)
 _NO_LINK = ""
-_IN_FLIGHT_WAIT = 0.5
-"""Seconds a read of a blind profile waits for a write the writer has in flight."""
 _YIELD_EVERY = 0.0005
 """Seconds of encoding after which the writer hands the GIL over (see `_cas_all`)."""
 _MISSING = object()
@@ -91,18 +84,12 @@ class _Op:
 
 @attrs.define
 class _Entry:
-    """The local copy of a profile: `version` is the stored version it was built on ("?":
-    unknown, the writer re-reads), `pending` the ops applied locally and not yet written.
-
-    `blind`: built by `apply` on nothing read (the stored profile was not in the local cache):
-    `profile` holds the pending ops alone, which is the whole profile only if nothing was
-    stored. The writer first tries it as a new profile (version ""); a read (`load`,
-    `update` ...) first reads the stored profile and folds the pending ops into it."""
+    """The local copy of a profile: `version` is the stored version it was built on (None:
+    unknown, the writer re-reads), `pending` the ops applied locally and not yet written."""
 
     profile: Profile | None
     version: str
     pending: list[_Op] = attrs.Factory(list)
-    blind: bool = False
 
 
 class RedisStore:
@@ -169,11 +156,6 @@ class RedisStore:
         self._writing = 0
         self._in_flight = 0
         """Ops the writer has taken from the queue and not yet written (or put back)."""
-        self._taken: frozenset[str] | set[str] = frozenset()
-        """The keys of those ops."""
-        self._settling: dict[str, int] = {}
-        """Blind keys whose stored profile is being read (by how many threads): the writer
-        leaves their ops queued meanwhile (see `_claim`)."""
         self._closed = False
         self._writer: threading.Thread | None = None
         self._listener: threading.Thread | None = None
@@ -211,63 +193,23 @@ class RedisStore:
             self._cache.setdefault(f"v:{visitor_id}", _Entry(None, ""))
 
     def _entry(self, key: str) -> _Entry | None:
-        """The local copy, else the stored profile read into it; a blind copy is completed
-        from the stored profile first. While Redis is unreachable: the blind copy as it is,
-        or None."""
+        """The local copy, else the stored profile read into it (None: Redis unreachable)."""
         self._started()
         with self._lock:
             entry = self._cache.get(key)
             if entry is not None:
-                if not entry.blind:
-                    return entry
-                self._claim(key)
+                return entry
+        if not self.breaker.allow():
+            return None
         try:
-            if not self.breaker.allow():
-                return entry
-            try:
-                data, version = self.redis.hmget(self.keys.profile(key), "d", "v")
-            except _FAULTS as error:
-                self._fault("read", error)
-                return entry
-            self.breaker.success()
-            profile = None if data is None else decode(data)
-            with self._lock:
-                return self._install(key, profile, _text(version))
-        finally:
-            if entry is not None:
-                self._unclaim(key)
-
-    def _claim(self, key: str) -> None:
-        """Keep the writer off a blind `key`'s queued ops while its stored profile is read
-        (lock held), so what is read holds none of them. Ops the writer has taken already are
-        waited for (briefly): what is read then holds them."""
-        deadline = time.monotonic() + _IN_FLIGHT_WAIT
-        while key in self._taken:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break  # `_install` leaves the copy blind: still exact, read again next time
-            self._idle.wait(left)
-        self._settling[key] = self._settling.get(key, 0) + 1
-
-    def _unclaim(self, key: str) -> None:
+            data, version = self.redis.hmget(self.keys.profile(key), "d", "v")
+        except _FAULTS as error:
+            self._fault("read", error)
+            return None
+        self.breaker.success()
+        entry = _Entry(None if data is None else decode(data), _text(version))
         with self._lock:
-            claims = self._settling.pop(key) - 1
-            if claims:
-                self._settling[key] = claims
-        self._wake.set()  # the writer may have left this key's ops queued for the read
-
-    def _install(self, key: str, profile: Profile | None, version: str) -> _Entry:
-        """Put the stored profile just read (`version`) into the local cache (lock held): as
-        a new entry, or completing a blind one (its pending ops folded into the stored profile),
-        unless the writer has those ops in flight: what was read may or may not hold them, so
-        the copy stays blind. A complete entry is kept as it is."""
-        entry = self._cache.get(key)
-        if entry is None:
-            entry = self._cache[key] = _Entry(profile, version)
-        elif entry.blind and key not in self._taken:
-            entry.profile = _refold(profile, key, entry.pending)
-            entry.version, entry.blind = version, False
-        return entry
+            return self._cache.setdefault(key, entry)
 
     async def aprefetch(self, visitor_id: str | None, user_id: str | None = None) -> None:
         """Bring the shopper's link and profile into the local cache without blocking the
@@ -286,16 +228,15 @@ class RedisStore:
                     self._links[visitor_id] = user_id
         key = profile_key(visitor_id, user_id or None)
         with self._lock:
-            entry = self._cache.get(key)
-            if entry is not None and not entry.blind:
+            if key in self._cache:
                 return
         found = await self._aread(lambda r: r.hmget(self.keys.profile(key), "d", "v"))
         if found is _MISSING:
             return
         data, version = found
-        profile = None if data is None else decode(data)
+        entry = _Entry(None if data is None else decode(data), _text(version))
         with self._lock:
-            self._install(key, profile, _text(version))
+            self._cache.setdefault(key, entry)
 
     async def _aread(self, command: Callable[[Any], Any]) -> Any:
         if not self.breaker.allow():
@@ -325,64 +266,32 @@ class RedisStore:
         a `resolve` finds it)."""
         if not self.breaker.allow():
             return None
-        if not with_profile:
-            try:
-                user_id = self.redis.get(self.keys.link(visitor_id))
-            except _FAULTS as error:
-                self._fault("read", error)
-                return None
-            self.breaker.success()
-            return _NO_LINK if user_id is None else user_id.decode()
-        key = f"v:{visitor_id}"
-        with self._lock:
-            entry = self._cache.get(key)
-            claimed = entry is not None and entry.blind
-            if claimed:
-                self._claim(key)
         try:
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.get(self.keys.link(visitor_id))
-            pipe.hmget(self.keys.profile(key), "d", "v")
-            user_id, (data, version) = pipe.execute()
-            self.breaker.success()
-            if user_id is not None:
-                return user_id.decode()
-            profile = None if data is None else decode(data)
-            with self._lock:
-                self._install(key, profile, _text(version))
-            return _NO_LINK
+            if with_profile:
+                pipe = self.redis.pipeline(transaction=False)
+                pipe.get(self.keys.link(visitor_id))
+                pipe.hmget(self.keys.profile(f"v:{visitor_id}"), "d", "v")
+                user_id, (data, version) = pipe.execute()
+            else:
+                user_id = self.redis.get(self.keys.link(visitor_id))
         except _FAULTS as error:
             self._fault("read", error)
             return None
-        finally:
-            if claimed:
-                self._unclaim(key)
+        self.breaker.success()
+        if user_id is not None:
+            return user_id.decode()
+        if with_profile:
+            entry = _Entry(None if data is None else decode(data), _text(version))
+            with self._lock:
+                self._cache.setdefault(f"v:{visitor_id}", entry)
+        return _NO_LINK
 
     # -- writes -------------------------------------------------------------------------------
 
     def update(
         self, visitor_id: str | None, user_id: str | None, change: Change, *args: Any
     ) -> Profile:
-        self._started()
-        resolved = user_id
-        if resolved is None and visitor_id is not None:
-            resolved = self._resolve(visitor_id)
-        key = profile_key(visitor_id, resolved)
-        with self._lock:
-            entry = self._cache.get(key)
-            local = entry is not None and not entry.blind
-            if local:  # the common case: the local copy, in one locked section
-                profile = self._fold_in(entry, key, visitor_id, user_id, resolved, change, args)
-        if not local:
-            # Redis away: built on nothing yet, blind (read again once it is back).
-            entry = self._entry(key) or _Entry(None, "?", blind=True)
-            with self._lock:
-                entry = self._cache.get(key) or entry
-                profile = self._fold_in(entry, key, visitor_id, user_id, resolved, change, args)
-        wake = self._wake
-        if not wake.is_set():  # set already: the writer has yet to clear it and look
-            wake.set()
-        return profile
+        return self._update(visitor_id, user_id, change, args, None)
 
     def apply(
         self,
@@ -392,31 +301,41 @@ class RedisStore:
         *args: Any,
         replay: tuple[Change, tuple[Any, ...]] | None = None,
     ) -> None:
-        """`update` without its answer, so it never waits on Redis (`track` calls this).
+        """`update` without its answer (`track` calls this). `replay`: the (change, args) to
+        queue for the writer in place of these, the same change in a form that holds none of
+        the caller's objects: the writer may fold it again much later (a profile another
+        process changed meanwhile), when the caller has changed its dicts (`track` passes its
+        event frozen)."""
+        self._update(visitor_id, user_id, change, args, replay)
 
-        `replay`: the (change, args) to queue for the writer in place of these, the same
-        change in a form that does not hold the caller's objects (`track` passes its event
-        frozen: the writer may fold it again much later, when the caller has changed its
-        dicts; and a queue of live dicts is work for the garbage collector).
-
-        A shopper not in the local cache gets a blind copy: `change` applied to nothing, the
-        op queued. The writer sends it as a new profile; if one is stored, it reads that and
-        folds the queued ops in. A read of the shopper in this process (the page that follows)
-        reads the stored profile first and folds the local ops into it. An unknown visitor is
-        taken as not linked: the compare-and-set refuses the write if it is, and the writer
-        moves the ops to the customer."""
+    def _update(
+        self,
+        visitor_id: str | None,
+        user_id: str | None,
+        change: Change,
+        args: tuple[Any, ...],
+        replay: tuple[Change, tuple[Any, ...]] | None,
+    ) -> Profile:
         self._started()
         resolved = user_id
+        if resolved is None and visitor_id is not None:
+            resolved = self._resolve(visitor_id)
+        key = profile_key(visitor_id, resolved)
         with self._lock:
-            if resolved is None and visitor_id is not None:
-                # Unknown (None) is taken as not linked, as "" is (see above).
-                resolved = self._links.get(visitor_id) or None
-            key = profile_key(visitor_id, resolved)
-            entry = self._cache.get(key) or _Entry(None, "", blind=True)
-            self._fold_in(entry, key, visitor_id, user_id, resolved, change, args, replay)
+            entry = self._cache.get(key)
+            if entry is not None:  # the common case: the local copy, in one locked section
+                profile = self._fold_in(entry, key, visitor_id, user_id, resolved, change, args,
+                                        replay)  # fmt: skip
+        if entry is None:
+            entry = self._entry(key) or _Entry(None, "?")  # Redis away: built on nothing yet
+            with self._lock:
+                entry = self._cache.get(key, entry)
+                profile = self._fold_in(entry, key, visitor_id, user_id, resolved, change, args,
+                                        replay)  # fmt: skip
         wake = self._wake
-        if not wake.is_set():
+        if not wake.is_set():  # set already: the writer has yet to clear it and look
             wake.set()
+        return profile
 
     def _fold_in(
         self,
@@ -427,7 +346,7 @@ class RedisStore:
         resolved: str | None,
         change: Change,
         args: tuple[Any, ...],
-        replay: tuple[Change, tuple[Any, ...]] | None = None,
+        replay: tuple[Change, tuple[Any, ...]] | None,
     ) -> Profile:
         """Apply `change` to the local copy and queue it (or `replay`) for the writer (lock
         held)."""
@@ -593,8 +512,6 @@ class RedisStore:
                     continue
                 with self._lock:
                     batch = self._take_batch()
-                    if not batch:  # every queued op waits for a read (`_claim`), which wakes us
-                        break
                     self._writing += 1
                     self._in_flight = len(batch)
                 try:
@@ -613,7 +530,6 @@ class RedisStore:
                     with self._idle:
                         self._writing -= 1
                         self._in_flight = 0
-                        self._taken = frozenset()
                         self._idle.notify_all()
             with self._idle:
                 self._idle.notify_all()
@@ -624,19 +540,13 @@ class RedisStore:
         copy as it is rather than read the profile back and fold the ops in again."""
         queue = self._queue
         batch = [queue.popleft() for _ in range(min(self.batch_size, len(queue)))]
-        keys = {op.key for op in batch}
         if queue:
+            keys = {op.key for op in batch}
             rest = [op for op in queue if op.key not in keys]
             if len(rest) < len(queue):
                 batch.extend(op for op in queue if op.key in keys)
                 queue.clear()
                 queue.extend(rest)
-        settling = self._settling
-        if settling and not settling.keys().isdisjoint(keys):  # their reads finish first
-            queue.extendleft(reversed([op for op in batch if op.key in settling]))
-            batch = [op for op in batch if op.key not in settling]
-            keys.difference_update(settling)
-        self._taken = keys
         return batch
 
     def _closed_and_down(self) -> bool:
@@ -666,10 +576,9 @@ class RedisStore:
                 if result > 0:
                     self._committed(key, by_key[key], attempt[key], str(result), local.get(key))
                 elif result == 0:
-                    entry = local.pop(key, None)
+                    local.pop(key, None)
                     replay.append(key)
-                    # A blind copy tried as new: a stored profile is no conflict, just read.
-                    self._count("blind_reads" if entry and entry.blind else "conflicts")
+                    self._count("conflicts")
                 else:  # the visitor got linked: its events go to the customer now
                     self._relink(by_key[key])
             attempt = {}
@@ -687,7 +596,10 @@ class RedisStore:
             pipe.hmget(self.keys.profile(key), "d", "v")
         out: dict[str, tuple[str, Profile]] = {}
         for key, (data, version) in zip(keys, pipe.execute(), strict=True):
-            profile = _refold(None if data is None else decode(data), key, by_key[key])
+            profile = None if data is None else decode(data)
+            for op in by_key[key]:
+                user_id = key[2:] if key.startswith("u:") else None
+                profile = op.change(profile, op.visitor_id, user_id, *op.args)
             out[key] = (_text(version), profile)  # type: ignore[assignment]
         return out
 
@@ -731,15 +643,11 @@ class RedisStore:
             done = set(ops)  # by identity (ops moved here from a visitor are not pending here)
             entry.pending = [op for op in entry.pending if op not in done]
             if not entry.pending:
-                entry.profile, entry.version, entry.blind = written[1], version, False
+                entry.profile, entry.version = written[1], version
             elif entry is local and entry.version == written[0]:
                 # The local copy is what was written with the newer ops folded in (nobody
                 # invalidated it meanwhile): built on the new version, written as is next.
-                # (A blind copy written as new: nothing was stored, so it is whole.)
-                entry.version, entry.blind = version, False
-            elif entry.blind:
-                entry.profile = _refold(written[1], key, entry.pending)
-                entry.version, entry.blind = version, False
+                entry.version = version
             else:
                 entry.version = "?"  # newer local ops wait for the next batch, replayed
 
@@ -809,8 +717,8 @@ class RedisStore:
                     continue
                 if entry.pending:
                     entry.version = "?"  # the writer re-reads it before writing
-                else:  # stale: read again before it is served; its next write reads first
-                    self._cache[key] = _Entry(None, "?", blind=True)
+                else:
+                    self._cache.pop(key, None)
 
     def _forget_unpending(self) -> None:
         for key in [k for k, e in self._cache.items() if not e.pending]:
@@ -839,14 +747,6 @@ class RedisStore:
             value = self.counts.get(name, 0) + by
             self.counts[name] = value
             return value
-
-
-def _refold(profile: Profile | None, key: str, ops: list[_Op]) -> Profile | None:
-    """`ops` applied again, in order, to `profile` (the stored profile of `key`)."""
-    user_id = key[2:] if key.startswith("u:") else None
-    for op in ops:
-        profile = op.change(profile, op.visitor_id, user_id, *op.args)
-    return profile
 
 
 def _same(pending: list[_Op], ops: list[_Op]) -> bool:

@@ -6,9 +6,10 @@ visitor's link and replaces the profile in one step, so an event tracked while t
 logs in lands on the customer or is merged into it, never lost, and no concurrent writer loses
 an update. A store makes them atomic its own way (a lock, a transaction, a Lua script).
 
-A store may also offer ``apply(visitor_id, user_id, change, *args) -> None``: `update` without
-its answer, which `track` calls instead when it is there. It lets a store take an event
-without reading the profile first (`RedisStore` folds it in its background writer).
+A store may also offer ``apply(visitor_id, user_id, change, *args, replay=(change, args))
+-> None``: `update` without its answer, which `track` calls instead when it is there, with
+`replay` the same change in a form that holds none of the caller's objects (its event frozen),
+for a store that may fold it again later (`RedisStore`'s writer, after a conflict).
 """
 
 from __future__ import annotations

@@ -23,9 +23,11 @@ def test_an_entry_lives_ttl_seconds_from_its_last_write():
     clock.now += 20
     assert cache.get("a") == "1"
     cache["a"] = "2"  # written again: thirty seconds from now
-    clock.now += 29.9
+    clock.now += 29.8
     assert cache.get("a") == "2"
-    clock.now += 0.1
+    assert "a" in cache
+    clock.now += 0.2
+    assert "a" not in cache
     assert cache.get("a") is None
     assert cache.get("a", "default") == "default"
     assert len(cache) == 0  # the expired entry left when it was looked up
