@@ -26,9 +26,9 @@ def count_replays(store: RedisStore) -> list[str]:
     replayed: list[str] = []
     inner = store._replayed
 
-    def spy(keys, by_key):
+    def spy(keys, *rest):
         replayed.extend(keys)
-        return inner(keys, by_key)
+        return inner(keys, *rest)
 
     store._replayed = spy
     return replayed

@@ -12,9 +12,10 @@ import pytest
 
 from personalize_sdk import Personalizer
 from tests.helpers import view
+from tests.stores.conftest import redis_client
 from tests.stores.redis_helpers import count_replays, gated
 
-pytest.importorskip("redis")
+redis = pytest.importorskip("redis")
 
 pytestmark = pytest.mark.redis
 
@@ -151,3 +152,59 @@ def test_a_child_forked_while_a_thread_held_a_pool_lock_can_use_redis(make, lock
     assert read.recv() is True
     child.join(10)
     assert make().load("v:v-child").counters == {"Page Viewed": 1}
+
+
+def _two_in_one_batch(make, store, pz) -> threading.Event:
+    """A batch of two shoppers: "v-new" written from the local copy in the first round, and
+    "v-old" refused (another process wrote it since this one read it, and this process did
+    not hear of it) and folded again in a second round. Returns the writer's release."""
+    _stored(make, "v-old", 1)
+    entered, release = gated(store, "_write")
+    pz.track("x", "Page Viewed")  # the writer takes it and waits
+    assert entered.wait(10)
+    pz.track("v-new", "Product Viewed", view("sku-1"))
+    pz.track("v-old", "Product Viewed", view("sku-2"))  # read first: its version is known
+    store._invalidate = lambda data: None  # deaf to the other process's write
+    _stored(make, "v-old", 1)
+    return release
+
+
+def test_a_fault_in_a_later_round_of_a_write_sends_again_only_what_was_not_written(make):
+    store = make()
+    pz = Personalizer(store=store, strict=True)
+    release = _two_in_one_batch(make, store, pz)
+    inner, faults = store._replayed, []
+
+    def failing_once(*args):
+        if not faults:
+            faults.append(1)
+            raise redis.ConnectionError("the connection dropped")
+        return inner(*args)
+
+    store._replayed = failing_once
+    release.set()
+    assert store.flush()
+    assert faults == [1]
+    assert store.stats()["faults.write"] == 1
+    fresh = make()
+    assert fresh.load("v:v-new").counters == {"Product Viewed": 1}  # written once, not twice
+    assert fresh.load("v:v-old").counters == {"Product Viewed": 3}
+
+
+def test_a_stored_profile_that_cannot_be_read_back_loses_its_own_events_alone(make, caplog):
+    store = make()
+    pz = Personalizer(store=store, strict=True)
+    release = _two_in_one_batch(make, store, pz)
+    client = redis_client()
+    redis_key = store.keys.profile("v:v-old")
+    client.hset(redis_key, mapping={"d": b"\\xc1 not msgpack", "v": 99})  # a newer release's
+    with caplog.at_level("ERROR", logger="personalize_sdk.redis"):
+        release.set()
+        assert store.flush()
+    assert store.stats()["write_errors"] == 1
+    assert "cannot write to the stored profile 'v:v-old'" in caplog.text
+    assert make().load("v:v-new").counters == {"Product Viewed": 1}
+    assert client.hget(redis_key, "d") == b"\\xc1 not msgpack"  # left as it was
+    pz.track("v-later", "Page Viewed")  # the writer goes on
+    assert store.flush()
+    assert make().load("v:v-later").counters == {"Page Viewed": 1}
