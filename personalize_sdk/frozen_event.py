@@ -8,8 +8,7 @@ one dict for its next call, or appends to a product list, would change what was 
 replayed, or fail its encoding with "dictionary changed size during iteration". `frozen` packs
 them with msgpack, which is the cheapest deep copy there is (the C packer walks nested lists
 and mappings; 1.1 us per event of the `track` benchmark's mix, with a packer kept per thread,
-against 2.5-4 us for a copy in Python) and immutable by nature; bytes are not even tracked by
-the garbage collector, which a queue of live dicts makes work. A msgpack forwarder sends those
+against 2.5-4 us for a copy in Python) and immutable by nature. A msgpack forwarder sends those
 bytes as they are; the JSON ones unpack them first.
 
 Packing keeps what the forwarders send: a value msgpack cannot hold is packed as its text, as the
