@@ -421,6 +421,15 @@ def test_past_the_buffer_the_oldest_events_leave_the_queue_and_are_counted(serve
     pz = Personalizer(store=store)
     pz.track("v1", "Page Viewed")
     assert store.flush()
+    # The invalidation listener, once subscribed, forgets the copies it may have missed news
+    # of; on a busy machine it may subscribe after the flush above. Wait for it, then read the
+    # copy back, so that what follows starts from a local copy built on the stored version.
+    client = redis.Redis(port=server.port, socket_timeout=0.5)
+    deadline = time.monotonic() + 10
+    while client.pubsub_numsub(store.keys.channel)[0][1] < 1:
+        assert time.monotonic() < deadline, "the listener never subscribed"
+        time.sleep(0.01)
+    assert pz.profile("v1").counters == {"Page Viewed": 1}
     server.kill()
     for _ in range(250):
         pz.track("v1", "Page Viewed")
