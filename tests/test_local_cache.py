@@ -6,14 +6,7 @@ from __future__ import annotations
 import pytest
 
 from personalize_sdk.local_cache import LocalCache
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.helpers import Clock
 
 
 def test_an_entry_lives_ttl_seconds_from_its_last_write():

@@ -5,14 +5,7 @@ from __future__ import annotations
 
 from personalize_sdk.profile import Profile
 from personalize_sdk.segment_cache import SegmentCache
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.helpers import Clock
 
 
 def test_an_entry_answers_for_its_own_profile_until_it_expires():
