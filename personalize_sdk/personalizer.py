@@ -285,6 +285,7 @@ class Personalizer(AsyncTwins):
 
     def _keep(self, accepted: Event) -> None:
         """Forward an accepted event, fold it into the shopper's profile, count it."""
+        visitor_id, name, _, _, _, _, caller_message_id, user_id = accepted  # one unpacking
         forward = self._forward
         live = self._live  # read once: one config for the whole call
         if self._applies:  # the store may fold it again later: it keeps a frozen copy
@@ -292,14 +293,14 @@ class Personalizer(AsyncTwins):
             if forward is not None:  # forwarded even if the store is down right now
                 forward(kept)  # frozen already: the outbox takes it as it is
             self.store.apply(  # type: ignore[attr-defined]
-                accepted[0], accepted[7], _fold, accepted, live.settings,
-                replay=(_fold_thawed, (kept, accepted[6], live.settings)),
+                visitor_id, user_id, _fold, accepted, live.settings,
+                replay=(_fold_thawed, (kept, caller_message_id, live.settings)),
             )  # fmt: skip
         else:
             if forward is not None:
                 forward(accepted)
-            self.store.update(accepted[0], accepted[7], _fold, accepted, live.settings)
-        if accepted[1] in live.counted_events:
+            self.store.update(visitor_id, user_id, _fold, accepted, live.settings)
+        if name in live.counted_events:
             self._count_popularity(live, accepted)
 
     def identify(

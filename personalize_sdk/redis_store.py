@@ -667,8 +667,8 @@ class RedisStore:
             entry = self._cache.get(key)
             if entry is None:
                 return
-            done = set(ops)  # by identity (ops moved here from a visitor are not pending here)
-            entry.pending = [op for op in entry.pending if op not in done]
+            written_ops = set(ops)  # by identity (ops moved here from a visitor are not pending)
+            entry.pending = [op for op in entry.pending if op not in written_ops]
             if not entry.pending:
                 entry.profile, entry.version = written[1], version
             elif entry is local and entry.version == written[0]:
