@@ -9,8 +9,8 @@ version on the channel, in one transaction. Each `RedisConfigSource` listens on 
 a thread of its own; on a notice it reads the stored text and applies it. Pub/sub delivers only
 to whoever listens at that moment, so on every (re)subscription the source also reads the stored
 config once: a process that just started, or lost its connection while a config was published,
-catches up by itself. The listener reconnects with a backoff (0.1 s doubling to 5 s); faults
-are logged once until it recovers, and counted.
+catches up by itself. The listener alone reconnects (see `_redis_pubsub`), with a backoff
+(0.1 s doubling to 5 s); faults are logged once until it recovers, and counted.
 """
 
 from __future__ import annotations
@@ -24,12 +24,11 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 import hashlib
 import os
-import time
 from pathlib import Path
-from typing import Any
 
 from ._exceptions import ConfigError, PersonalizeError
 from ._redis_fork import fork_safe
+from ._redis_pubsub import subscription
 from .config import Config
 from .config_source import DEFAULT_CHANNEL, ConfigSource, logger
 
@@ -90,28 +89,20 @@ class RedisConfigSource(ConfigSource):
     def _run(self) -> None:
         backoff = 0.1
         while not self._stopping():
-            pubsub = self.redis.pubsub()
             try:
-                pubsub.subscribe(self.channel)
-                _await_subscribed(pubsub)
-                self._count("subscribed")
-                self.fetch()  # whatever was published while we were not listening
-                self._recovered(f"Redis channel {self.channel!r}")
-                backoff = 0.1
-                while not self._stopping():
-                    message = pubsub.get_message(timeout=0.5)
-                    if message is not None and message["type"] == "message":
-                        self.fetch()
+                with subscription(self.redis, self.channel) as messages:
+                    self._count("subscribed")
+                    self.fetch()  # whatever was published while we were not listening
+                    self._recovered(f"Redis channel {self.channel!r}")
+                    backoff = 0.1
+                    while not self._stopping():
+                        if messages.next(timeout=0.5) is not None:
+                            self.fetch()
             except _FAULTS as error:
                 self._fault("unreachable", f"Redis channel {self.channel!r}: {error}")
             except Exception as error:  # noqa: BLE001 - the listener must outlive any surprise
                 logger.debug("Redis config listener failed", exc_info=True)
                 self._fault("internal", f"Redis channel {self.channel!r}: {error!r}")
-            finally:
-                try:
-                    pubsub.close()
-                except Exception:  # noqa: BLE001
-                    logger.debug("closing the pubsub failed", exc_info=True)
             if self._wait(backoff):
                 break
             backoff = min(backoff * 2, 5.0)
@@ -132,16 +123,6 @@ class RedisConfigSource(ConfigSource):
             format=_str(format or "toml"),
             source=f"Redis {self.channel!r} version {version}",
         )
-
-
-def _await_subscribed(pubsub: Any, timeout: float = 5.0) -> None:
-    """Wait for the server's confirmation: from then on no notice can be missed."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        message = pubsub.get_message(timeout=max(deadline - time.monotonic(), 0.01))
-        if message is not None and message["type"] == "subscribe":
-            return
-    raise redis.TimeoutError("no confirmation of the subscription")
 
 
 def _str(value: str | bytes) -> str:

@@ -53,6 +53,7 @@ import attrs
 from ._exceptions import ConfigError, StoreUnavailable
 from ._redis_fork import fork_safe
 from ._redis_layout import CAS_WRITE, LINK_VISITOR, KeyLayout
+from ._redis_pubsub import subscription
 from .circuit_breaker import CircuitBreaker
 from .local_cache import LocalCache
 from .profile import Profile, profile_key
@@ -708,27 +709,26 @@ class RedisStore:
     def _listen_loop(self) -> None:
         backoff = 0.1
         while not self._closed:
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub.subscribe(self.keys.channel)
-                with self._lock:  # messages may have been missed while not subscribed
-                    self._forget_unpending()
-                backoff = 0.1
-                while not self._closed:
-                    message = pubsub.get_message(timeout=0.5)
-                    if message is not None:
-                        self._invalidate(message["data"])
-            except _FAULTS:
+                with subscription(self.redis, self.keys.channel) as messages:
+                    with self._lock:  # news may have been missed while not subscribed
+                        self._forget_unpending()
+                    backoff = 0.1
+                    while not self._closed:
+                        data = messages.next(timeout=0.5)
+                        if data is not None:
+                            self._invalidate(data)
+            except _FAULTS as error:
+                if self._count("faults.listen") == 1:
+                    logger.warning("Redis at %s: the invalidation listener lost its connection "
+                                   "(%s); it subscribes again and forgets the local copies it may "
+                                   "have missed news of (logged once, counted in stats())",
+                                   self.url, error)  # fmt: skip
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
             except Exception:
                 logger.exception("personalize's Redis invalidation listener failed")
                 time.sleep(backoff)
-            finally:
-                try:
-                    pubsub.close()
-                except Exception:
-                    logger.debug("closing the pubsub failed", exc_info=True)
 
     def _invalidate(self, data: bytes) -> None:
         sender, *keys = data.decode().split(" ")

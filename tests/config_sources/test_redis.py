@@ -97,6 +97,10 @@ def test_the_listener_reconnects_by_itself_and_catches_up(redis_prefix, caplog):
     ):
         wait_until(lambda: subscribed(pz))
         admin = redis_client()
+        # Past its first read of the stored config: what follows can only come by a notice, or
+        # by the read after a new subscription.
+        publish_config(admin, sale("Before the drop"), channel=channel)
+        wait_until(lambda: "Before the drop" in pz.render("v1", HOME), timeout=5.0)
         for entry in admin.client_list():
             if entry["name"] == name and int(entry.get("sub", 0)):
                 admin.client_kill_filter(_id=entry["id"])

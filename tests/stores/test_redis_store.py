@@ -10,6 +10,7 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,9 @@ from tests.stores.conftest import REDIS_URL, redis_client
 from tests.stores.redis_helpers import count_replays, gated
 
 redis = pytest.importorskip("redis")
+from redis.backoff import NoBackoff  # noqa: E402
+from redis.retry import Retry  # noqa: E402
+
 from personalize_sdk.redis_store import RedisStore  # noqa: E402
 
 pytestmark = pytest.mark.redis
@@ -445,3 +449,32 @@ def test_past_the_buffer_the_oldest_events_leave_the_queue_and_are_counted(serve
     stored = RedisStore(server.url, prefix="t:").load("v:v1")
     assert stored.counters == {"Page Viewed": 251}, store.stats()
     store.close()
+
+
+def test_after_its_connection_drops_the_listener_forgets_what_it_may_have_missed(make):
+    # A shop's own client, with redis-py's retries (which would mend the subscription silently,
+    # and the news of the gap would be lost). The notice of the other process's write is lost
+    # here on purpose: only the listener's own catching up can bring the write in.
+    name = f"pz-listener-{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(REDIS_URL, client_name=name, socket_timeout=0.5,
+                                  retry=Retry(NoBackoff(), 3))  # fmt: skip
+    store = make(client=client, local_ttl=600.0)
+    reader = Personalizer(store=store, strict=True)
+    assert reader.profile("v1").counters == {}  # starts the listener
+    admin = redis_client()
+    deadline = time.monotonic() + 10
+    while admin.pubsub_numsub(store.keys.channel)[0][1] < 1:
+        assert time.monotonic() < deadline, "the listener never subscribed"
+        time.sleep(0.01)
+    assert reader.profile("v1").counters == {}  # a local copy now, kept for 600 s
+    other = make()
+    other._publish = lambda *keys: None  # its notice never arrives
+    Personalizer(store=other, strict=True).track("v1", "Product Viewed", view("sku-1"))
+    assert other.flush()
+    killed = [admin.client_kill_filter(_id=entry["id"]) for entry in admin.client_list()
+              if entry["name"] == name and int(entry.get("sub", 0))]  # fmt: skip
+    assert killed == [1]
+    while reader.profile("v1").counters != {"Product Viewed": 1}:
+        assert time.monotonic() < deadline, "the missed write never showed"
+        time.sleep(0.01)
+    assert store.stats()["faults.listen"] == 1
