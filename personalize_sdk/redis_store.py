@@ -55,6 +55,7 @@ from ._redis_fork import fork_safe
 from ._redis_layout import CAS_WRITE, LINK_VISITOR, KeyLayout
 from ._redis_pubsub import subscription
 from .circuit_breaker import CircuitBreaker
+from .invalidation_log import InvalidationLog
 from .local_cache import LocalCache
 from .profile import Profile, profile_key
 from .profile_codec import decode, encode
@@ -149,6 +150,8 @@ class RedisStore:
         self.breaker = CircuitBreaker()
         self._cache: LocalCache[str, _Entry] = LocalCache(self._local_size, self._local_ttl)
         self._links: LocalCache[str, str] = LocalCache(self._local_size, self._local_ttl)
+        self._news = InvalidationLog()
+        """Invalidations from other processes, for reads and writes that were in flight."""
         self._queue: deque[_Op] = deque()
         self._wake = threading.Event()
         self._idle = threading.Condition(self._lock)
@@ -174,12 +177,14 @@ class RedisStore:
     def _resolve(self, visitor_id: str) -> str | None:
         with self._lock:
             cached = self._links.get(visitor_id)
+            began = self._news.now
         if cached is None:
-            cached = self._read_link(visitor_id, with_profile=True)
+            cached = self._read_link(visitor_id, began=began)
             if cached is None:
                 return None  # unknown while Redis is away: not cached
             with self._lock:
-                self._links[visitor_id] = cached
+                if not self._news.since(f"l:{visitor_id}", began):
+                    self._links[visitor_id] = cached
         return cached or None
 
     def note_new_visitor(self, visitor_id: str) -> None:
@@ -198,6 +203,7 @@ class RedisStore:
             entry = self._cache.get(key)
             if entry is not None:
                 return entry
+            began = self._news.now
         if not self.breaker.allow():
             return None
         try:
@@ -208,7 +214,17 @@ class RedisStore:
         self.breaker.success()
         entry = _Entry(None if data is None else decode(data), _text(version))
         with self._lock:
-            return self._cache.setdefault(key, entry)
+            return self._kept(key, entry, began)
+
+    def _kept(self, key: str, entry: _Entry, began: int) -> _Entry:
+        """`entry`, read from Redis since the moment `began`, as the local copy of `key`
+        (lock held). Unless another process's change of `key` was announced during the read:
+        then the answer may predate it, and serves this call only, its version unknown (so
+        that the writer reads the profile again before it writes)."""
+        if self._news.since(key, began):
+            entry.version = "?"
+            return self._cache.get(key, entry)  # type: ignore[return-value]
+        return self._cache.setdefault(key, entry)
 
     async def aprefetch(self, visitor_id: str | None, user_id: str | None = None) -> None:
         """Bring the shopper's link and profile into the local cache without blocking the
@@ -218,24 +234,28 @@ class RedisStore:
         if user_id is None and visitor_id is not None:
             with self._lock:
                 user_id = self._links.get(visitor_id)
+                began = self._news.now
             if user_id is None:
                 found = await self._aread(lambda r: r.get(self.keys.link(visitor_id)))
                 if found is _MISSING:
                     return
                 user_id = "" if found is None else found.decode()
                 with self._lock:
-                    self._links[visitor_id] = user_id
+                    if not self._news.since(f"l:{visitor_id}", began):
+                        self._links[visitor_id] = user_id
         key = profile_key(visitor_id, user_id or None)
         with self._lock:
             if key in self._cache:
                 return
+            began = self._news.now
         found = await self._aread(lambda r: r.hmget(self.keys.profile(key), "d", "v"))
         if found is _MISSING:
             return
         data, version = found
-        entry = _Entry(None if data is None else decode(data), _text(version))
         with self._lock:
-            self._cache.setdefault(key, entry)
+            if not self._news.since(key, began):  # else the next call reads it again
+                self._cache.setdefault(key, _Entry(None if data is None else decode(data),
+                                                   _text(version)))  # fmt: skip
 
     async def _aread(self, command: Callable[[Any], Any]) -> Any:
         if not self.breaker.allow():
@@ -258,15 +278,15 @@ class RedisStore:
             self._aredis_loop = loop
         return self._aredis
 
-    def _read_link(self, visitor_id: str, *, with_profile: bool = False) -> str | None:
+    def _read_link(self, visitor_id: str, *, began: int | None = None) -> str | None:
         """The user id the visitor is linked to (`_NO_LINK`: none; None: Redis unreachable).
-        `with_profile`: the visitor's own profile comes in the same round trip and, when the
-        visitor is not linked, into the local cache (where the `load` or `update` that follows
-        a `resolve` finds it)."""
+        With `began` (the `_news` moment before this read), the visitor's own profile comes in
+        the same round trip and, when the visitor is not linked, into the local cache (where
+        the `load` or `update` that follows a `resolve` finds it)."""
         if not self.breaker.allow():
             return None
         try:
-            if with_profile:
+            if began is not None:
                 pipe = self.redis.pipeline(transaction=False)
                 pipe.get(self.keys.link(visitor_id))
                 pipe.hmget(self.keys.profile(f"v:{visitor_id}"), "d", "v")
@@ -279,10 +299,10 @@ class RedisStore:
         self.breaker.success()
         if user_id is not None:
             return user_id.decode()
-        if with_profile:
+        if began is not None:
             entry = _Entry(None if data is None else decode(data), _text(version))
             with self._lock:
-                self._cache.setdefault(f"v:{visitor_id}", entry)
+                self._kept(f"v:{visitor_id}", entry, began)
         return _NO_LINK
 
     # -- writes -------------------------------------------------------------------------------
@@ -566,6 +586,7 @@ class RedisStore:
         attempt: dict[str, tuple[str, Profile]] = {}
         local: dict[str, _Entry] = {}  # the entries whose local copy is the attempt
         with self._lock:
+            began = self._news.now
             for key, ops in by_key.items():
                 entry = self._cache.get(key)
                 if entry is not None and entry.version != "?" and _same(entry.pending, ops):
@@ -582,7 +603,7 @@ class RedisStore:
                 for key, result in written.items():
                     if result > 0:
                         self._committed(key, by_key[key], attempt[key], str(result),
-                                        local.get(key))  # fmt: skip
+                                        local.get(key), began)  # fmt: skip
                         committed.append(key)
                     elif result == 0:
                         local.pop(key, None)
@@ -661,9 +682,11 @@ class RedisStore:
         written: tuple[str, Profile],
         version: str,
         local: _Entry | None,
+        began: int,
     ) -> None:
         """`written` (the version it replaced, the profile) is in Redis as `version`; `local`
-        is the entry it was the local copy of (None: replayed)."""
+        is the entry it was the local copy of (None: replayed); `began`, the `_news` moment
+        the batch started at."""
         with self._lock:
             entry = self._cache.get(key)
             if entry is None:
@@ -671,6 +694,9 @@ class RedisStore:
             written_ops = set(ops)  # by identity (ops moved here from a visitor are not pending)
             entry.pending = [op for op in entry.pending if op not in written_ops]
             if not entry.pending:
+                if self._news.since(key, began):  # another process wrote it after this one
+                    self._cache.pop(key, None)
+                    return
                 entry.profile, entry.version = written[1], version
             elif entry is local and entry.version == written[0]:
                 # The local copy is what was written with the newer ops folded in (nobody
@@ -736,6 +762,7 @@ class RedisStore:
             return
         with self._lock:
             for key in keys:
+                self._news.mark(key)
                 if key.startswith("l:"):
                     self._links.pop(key[2:], None)
                     continue
@@ -748,6 +775,7 @@ class RedisStore:
                     self._cache.pop(key, None)
 
     def _forget_unpending(self) -> None:
+        self._news.mark_all()
         for key in [k for k, e in self._cache.items() if not e.pending]:
             self._cache.pop(key, None)
         self._links.clear()

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -478,3 +479,107 @@ def test_after_its_connection_drops_the_listener_forgets_what_it_may_have_missed
         assert time.monotonic() < deadline, "the missed write never showed"
         time.sleep(0.01)
     assert store.stats()["faults.listen"] == 1
+
+
+def _hearing(store: RedisStore) -> list[str]:
+    """The keys of the invalidations the store's listener handles from now on."""
+    heard: list[str] = []
+    invalidate = store._invalidate
+
+    def spy(data: bytes) -> None:
+        invalidate(data)
+        heard.extend(data.decode().split(" ")[1:])
+
+    store._invalidate = spy
+    return heard
+
+
+def _wait_for(heard: list[str], key: str) -> None:
+    deadline = time.monotonic() + 10
+    while key not in heard:
+        assert time.monotonic() < deadline, f"no invalidation of {key} arrived"
+        time.sleep(0.005)
+
+
+def _listening(store: RedisStore) -> None:
+    store.load("v:nobody")  # starts the listener
+    client = redis_client()
+    deadline = time.monotonic() + 10
+    while client.pubsub_numsub(store.keys.channel)[0][1] < 1:
+        assert time.monotonic() < deadline, "the listener never subscribed"
+        time.sleep(0.01)
+
+
+def _hold_answers(store: RedisStore, customer: bool) -> tuple[threading.Event, threading.Event]:
+    """Hold the store's next read of Redis after its answer came: a customer's profile is read
+    by HMGET, a visitor's link and profile by a pipeline."""
+    answered, release = threading.Event(), threading.Event()
+
+    def holding(call):
+        def held(*args, **options):
+            answer = call(*args, **options)
+            if not release.is_set():
+                answered.set()
+                assert release.wait(10)
+            return answer
+
+        return held
+
+    if customer:
+        store.redis.hmget = holding(store.redis.hmget)
+    else:
+        pipeline = store.redis.pipeline
+
+        def held_pipeline(*args, **options):
+            pipe = pipeline(*args, **options)
+            pipe.execute = holding(pipe.execute)
+            return pipe
+
+        store.redis.pipeline = held_pipeline
+    return answered, release
+
+
+@pytest.mark.parametrize("customer", [False, True], ids=["visitor", "customer"])
+def test_an_invalidation_during_a_read_keeps_the_answer_from_being_kept(make, customer):
+    # A read answered before another process's write, whose invalidation arrives before the
+    # answer is put in the cache: without care, the old answer would be served for local_ttl.
+    store = make(local_ttl=600.0)
+    _listening(store)
+    heard = _hearing(store)
+    key, who = ("u:c1", {"user_id": "c1"}) if customer else ("v:v1", {"visitor_id": "v1"})
+    answered, release = _hold_answers(store, customer)
+    seen: list[Any] = []
+    thread = threading.Thread(target=lambda: seen.append(store.load(key) if customer else
+                                                         store.resolve("v1")))  # fmt: skip
+    thread.start()
+    assert answered.wait(10)
+    writer = Personalizer(store=make(), strict=True)
+    writer.track(who.get("visitor_id"), "Product Viewed", view("sku-1"),
+                 user_id=who.get("user_id"))  # fmt: skip
+    assert writer.store.flush()
+    _wait_for(heard, key)
+    release.set()
+    thread.join(10)
+    assert seen == [None]  # the call that began before the write: nothing stored, no link
+    assert store.load(key).counters == {"Product Viewed": 1}  # read again, not kept
+
+
+def test_an_invalidation_between_a_write_and_its_bookkeeping_keeps_the_copy_from_being_kept(
+    make,
+):
+    # This process's write is in Redis; another process writes the same shopper and announces
+    # it before this writer updates its local copy: that copy must not be kept as current.
+    store = make(local_ttl=600.0)
+    _listening(store)
+    heard = _hearing(store)
+    pz = Personalizer(store=store, strict=True)
+    entered, release = gated(store, "_committed")
+    pz.track("v1", "Product Viewed", view("sku-1"))
+    assert entered.wait(10)
+    other = Personalizer(store=make(), strict=True)
+    other.track("v1", "Product Viewed", view("sku-2"))
+    assert other.store.flush()
+    _wait_for(heard, "v:v1")
+    release.set()
+    assert store.flush()
+    assert pz.profile("v1").counters == {"Product Viewed": 2}
