@@ -20,10 +20,12 @@ from .campaign_kinds import RECOMMENDATION_TITLES, Article
 from .catalog import Catalog, Product
 from .copy import CopyTemplate, VariedCopy
 from .coupons import Coupon
+from .identity_memo import IdentityMemo
 from .money import format_money, remaining_to, to_decimal
 from .page import Page
 from .popularity_feed import PopularityFeed
 from .profile import Cart, Profile
+from .read_only import ReadOnlyDict
 
 Data = dict[str, Any]
 
@@ -125,18 +127,16 @@ def cart_value(profile: Profile) -> Decimal:
     """The cart's value, exact: each line's price as written (floats via their text form)."""
     cart = profile.cart
     # A cart is an immutable value, priced on every page until it changes: remembered by
-    # identity (hashing it by value costs as much as pricing it), the cart kept alive with it.
-    found = _TOTALS.get(id(cart))
-    if found is not None and found[0] is cart:
-        return found[1]
-    total = sum((to_decimal(item.price) * item.quantity for item in cart.items), Decimal(0))
-    if len(_TOTALS) >= 4096:
-        _TOTALS.clear()
-    _TOTALS[id(cart)] = (cart, total)
+    # identity (hashing it by value costs as much as pricing it).
+    total = _TOTALS.get(cart)
+    if total is None:
+        total = _TOTALS.put(cart, sum(
+            (to_decimal(item.price) * item.quantity for item in cart.items), Decimal(0)
+        ))  # fmt: skip
     return total
 
 
-_TOTALS: dict[int, tuple[Cart, Decimal]] = {}
+_TOTALS: IdentityMemo[Cart, Decimal] = IdentityMemo()
 
 
 def build(campaign: Campaign, variant: Variant, scene: Scene) -> Data | None:
@@ -150,46 +150,6 @@ def build(campaign: Campaign, variant: Variant, scene: Scene) -> Data | None:
         slot=campaign.slot,
         beacon=scene.beacon,
     )
-    return data
-
-
-class ReadOnlyDict(dict):  # type: ignore[type-arg]
-    """A dict that refuses changes: widget data is shared (see `widget_memo`), so it is frozen
-    like the rest of a `Widget`, and still a dict for `json.dumps` and template engines."""
-
-    __slots__ = ()
-
-    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError("widget data is read-only; copy it to change it")
-
-    __setitem__ = __delitem__ = __ior__ = _refuse
-    clear = pop = popitem = setdefault = update = _refuse
-
-    def __reduce__(self) -> tuple[Any, ...]:  # copy.deepcopy and pickle give a plain dict
-        return (dict, (dict(self),))
-
-
-class ReadOnlyList(list):  # type: ignore[type-arg]
-    """A list that refuses changes (see `ReadOnlyDict`)."""
-
-    __slots__ = ()
-
-    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError("widget data is read-only; copy it to change it")
-
-    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
-    append = clear = extend = insert = pop = remove = reverse = sort = _refuse
-
-    def __reduce__(self) -> tuple[Any, ...]:  # copy.deepcopy and pickle give a plain list
-        return (list, (list(self),))
-
-
-def freeze(data: Any) -> Any:
-    """JSON-like data (dicts, lists, scalars) made read-only, once, when it is built."""
-    if type(data) is dict:
-        return ReadOnlyDict((key, freeze(value)) for key, value in data.items())
-    if type(data) is list:
-        return ReadOnlyList(freeze(value) for value in data)
     return data
 
 
@@ -313,14 +273,23 @@ def _progress_bar(campaign: Campaign, variant: Variant, scene: Scene) -> Data | 
     }
 
 
-def _product_card(product: Product) -> dict[str, Any]:
-    return {
-        "id": product.id,
-        "name": product.name,
-        "url": product.url,
-        "image": product.image,
-        "price": None if product.price is None else format_money(product.price, product.currency),
-    }
+def _product_card(product: Product) -> ReadOnlyDict:
+    """The product as a card (read-only: the same card serves every widget that lists it)."""
+    card = _CARDS.get(product)
+    if card is None:
+        price = product.price
+        card = _CARDS.put(product, ReadOnlyDict(
+            id=product.id,
+            name=product.name,
+            url=product.url,
+            image=product.image,
+            price=None if price is None else format_money(price, product.currency),
+        ))  # fmt: skip
+    return card
+
+
+_CARDS: IdentityMemo[Product, ReadOnlyDict] = IdentityMemo()
+"""A catalog that keeps its `Product` objects (`MemoryCatalog`) gets each card made once."""
 
 
 def _cards(scene: Scene, ids: list[str], limit: int) -> list[dict[str, Any]]:

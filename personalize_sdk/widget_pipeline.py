@@ -28,9 +28,10 @@ from .intent import intent_score
 from .page import Page
 from .popularity_feed import COUNTED_EVENTS, PopularityFeed
 from .profile import Profile
+from .read_only import freeze
 from .segments import profile_view
 from .widget import Widget
-from .widget_data import Scene, build, control_data, coupon_data, freeze
+from .widget_data import Scene, build, control_data, coupon_data
 from .widget_memo import WidgetMemo
 from .widgets import render_control, render_widget
 

@@ -92,3 +92,23 @@ def test_copy_reading_the_cart_is_per_cart(clock: Clock) -> None:
     pz.track("b", "Product Added", {**view("y"), "quantity": 1})
     assert pz.widgets("a", HOME)[0].data["text"] == "1 lines, 2 items"
     assert pz.widgets("b", HOME)[0].data["text"] == "2 lines, 2 items"
+
+
+def test_a_catalog_products_card_is_made_once_and_shared_read_only(clock: Clock) -> None:
+    from personalize_sdk import Page
+    from personalize_sdk.widgets import render_widget
+
+    pz = shop(clock, {"id": "rv", "kind": "recently_viewed", "min_items": 1})
+    page = Page(type="product", path="/p/b-1", product_id="b-1")
+    pz.track("a", "Product Viewed", view("w-1"))
+    pz.track("b", "Product Viewed", view("w-2"))
+    pz.track("b", "Product Viewed", view("w-1"))
+    (mine,), (theirs,) = pz.widgets("a", page), pz.widgets("b", page)
+    card = mine.data["products"][0]
+    assert [p["id"] for p in theirs.data["products"]] == ["w-1", "w-2"]
+    assert card["id"] == "w-1" and theirs.data["products"][0] is card
+    with pytest.raises(TypeError):
+        card["name"] = "tampered"  # type: ignore[index]
+    # The card's markup, made once, is the markup made afresh from a plain copy of the data.
+    plain = {**theirs.data, "products": [dict(p) for p in theirs.data["products"]]}
+    assert render_widget(plain) == theirs.html

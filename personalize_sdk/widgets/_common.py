@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._exceptions import ConfigError
+from ..identity_memo import IdentityMemo
+from ..read_only import ReadOnlyDict
 from ._fields import (
     LATEST_EPOCH,
     escape_text,
@@ -198,9 +200,18 @@ def _product_card(name: Any, url: Any, image: Any, price: Any) -> str:
 def product_list(products: Sequence[Any]) -> str:
     """`<ul class="pz-products">` with one linked card per product."""
     rendered = []
+    memo = _CARD_HTML
     for index, product in enumerate(products):
-        try:
-            rendered.append(_product(product))
-        except ConfigError as error:
-            raise within(within(error, index), "products") from None
+        html = memo.get(product)
+        if html is None:
+            try:
+                html = _product(product)
+            except ConfigError as error:
+                raise within(within(error, index), "products") from None
+            if type(product) is ReadOnlyDict:  # a catalog product's card, made once
+                memo.put(product, html)
+        rendered.append(html)
     return f'<ul class="pz-products">{"".join(rendered)}</ul>'
+
+
+_CARD_HTML: IdentityMemo[Any, str] = IdentityMemo()
