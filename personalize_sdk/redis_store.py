@@ -718,6 +718,7 @@ class RedisStore:
             for op in reversed(ops):
                 op.key = key
                 self._queue.appendleft(op)
+            self._in_flight -= len(ops)  # counted in the queue again
             entry = self._cache.get(key)
             if entry is not None:
                 entry.version = "?"

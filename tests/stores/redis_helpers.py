@@ -1,10 +1,13 @@
-"""Helpers of the RedisStore tests: hold the writer at a chosen step, count its replays."""
+"""Helpers of the RedisStore tests: hold the writer at a chosen step, count its replays, hear
+its invalidations."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 from personalize_sdk.redis_store import RedisStore
+from tests.stores.conftest import redis_client
 
 
 def gated(store: RedisStore, method: str) -> tuple[threading.Event, threading.Event]:
@@ -32,3 +35,33 @@ def count_replays(store: RedisStore) -> list[str]:
 
     store._replayed = spy
     return replayed
+
+
+def hearing(store: RedisStore) -> list[str]:
+    """The keys of the invalidations the store's listener handles from now on."""
+    heard: list[str] = []
+    invalidate = store._invalidate
+
+    def spy(data: bytes) -> None:
+        invalidate(data)
+        heard.extend(data.decode().split(" ")[1:])
+
+    store._invalidate = spy
+    return heard
+
+
+def wait_to_hear(heard: list[str], key: str) -> None:
+    deadline = time.monotonic() + 10
+    while key not in heard:
+        assert time.monotonic() < deadline, f"no invalidation of {key} arrived"
+        time.sleep(0.005)
+
+
+def listening(store: RedisStore) -> None:
+    """Start the store's listener and wait until Redis counts its subscription."""
+    store.load("v:nobody")
+    client = redis_client()
+    deadline = time.monotonic() + 10
+    while client.pubsub_numsub(store.keys.channel)[0][1] < 1:
+        assert time.monotonic() < deadline, "the listener never subscribed"
+        time.sleep(0.01)

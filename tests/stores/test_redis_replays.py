@@ -13,7 +13,7 @@ import pytest
 from personalize_sdk import Personalizer
 from tests.helpers import view
 from tests.stores.conftest import redis_client
-from tests.stores.redis_helpers import count_replays, gated
+from tests.stores.redis_helpers import count_replays, gated, hearing, listening, wait_to_hear
 
 redis = pytest.importorskip("redis")
 
@@ -100,11 +100,15 @@ def test_a_replayed_event_with_the_callers_message_id_is_still_counted_once(make
 def test_an_invalidated_copy_is_read_again_before_it_is_served_or_written(make):
     store, other = make(), make()
     replayed = count_replays(store)
+    listening(store)
+    heard = hearing(store)
     pz, elsewhere = Personalizer(store=store, strict=True), Personalizer(store=other, strict=True)
     pz.track("v1", "Page Viewed")
     assert store.flush()
     elsewhere.track("v1", "Page Viewed")  # this store's copy is stale now
     assert other.flush()
+    # Once told (a notice that came during a read would make the writer read again, rightly).
+    wait_to_hear(heard, "v:v1")
     deadline = time.monotonic() + 5
     while pz.profile("v1").counters != {"Page Viewed": 2}:
         assert time.monotonic() < deadline, "the invalidation never came"

@@ -20,7 +20,7 @@ import pytest
 from personalize_sdk import ConfigError, Page, Personalizer
 from tests.helpers import view
 from tests.stores.conftest import REDIS_URL, redis_client
-from tests.stores.redis_helpers import count_replays, gated
+from tests.stores.redis_helpers import count_replays, gated, hearing, listening, wait_to_hear
 
 redis = pytest.importorskip("redis")
 from redis.backoff import NoBackoff  # noqa: E402
@@ -148,7 +148,7 @@ def test_an_unknown_visitor_is_read_in_one_round_trip(make):
     Personalizer(store=make(), strict=True).track("v1", "Page Viewed")
     Personalizer(store=make(), strict=True).identify("v2", user_id="u-2")
     store = make()
-    store.flush()
+    listening(store)  # a read in flight while the listener subscribes is not kept: read again
     calls = []
     inner = store.redis.execute_command
 
@@ -481,35 +481,6 @@ def test_after_its_connection_drops_the_listener_forgets_what_it_may_have_missed
     assert store.stats()["faults.listen"] == 1
 
 
-def _hearing(store: RedisStore) -> list[str]:
-    """The keys of the invalidations the store's listener handles from now on."""
-    heard: list[str] = []
-    invalidate = store._invalidate
-
-    def spy(data: bytes) -> None:
-        invalidate(data)
-        heard.extend(data.decode().split(" ")[1:])
-
-    store._invalidate = spy
-    return heard
-
-
-def _wait_for(heard: list[str], key: str) -> None:
-    deadline = time.monotonic() + 10
-    while key not in heard:
-        assert time.monotonic() < deadline, f"no invalidation of {key} arrived"
-        time.sleep(0.005)
-
-
-def _listening(store: RedisStore) -> None:
-    store.load("v:nobody")  # starts the listener
-    client = redis_client()
-    deadline = time.monotonic() + 10
-    while client.pubsub_numsub(store.keys.channel)[0][1] < 1:
-        assert time.monotonic() < deadline, "the listener never subscribed"
-        time.sleep(0.01)
-
-
 def _hold_answers(store: RedisStore, customer: bool) -> tuple[threading.Event, threading.Event]:
     """Hold the store's next read of Redis after its answer came: a customer's profile is read
     by HMGET, a visitor's link and profile by a pipeline."""
@@ -544,8 +515,8 @@ def test_an_invalidation_during_a_read_keeps_the_answer_from_being_kept(make, cu
     # A read answered before another process's write, whose invalidation arrives before the
     # answer is put in the cache: without care, the old answer would be served for local_ttl.
     store = make(local_ttl=600.0)
-    _listening(store)
-    heard = _hearing(store)
+    listening(store)
+    heard = hearing(store)
     key, who = ("u:c1", {"user_id": "c1"}) if customer else ("v:v1", {"visitor_id": "v1"})
     answered, release = _hold_answers(store, customer)
     seen: list[Any] = []
@@ -557,7 +528,7 @@ def test_an_invalidation_during_a_read_keeps_the_answer_from_being_kept(make, cu
     writer.track(who.get("visitor_id"), "Product Viewed", view("sku-1"),
                  user_id=who.get("user_id"))  # fmt: skip
     assert writer.store.flush()
-    _wait_for(heard, key)
+    wait_to_hear(heard, key)
     release.set()
     thread.join(10)
     assert seen == [None]  # the call that began before the write: nothing stored, no link
@@ -570,8 +541,8 @@ def test_an_invalidation_between_a_write_and_its_bookkeeping_keeps_the_copy_from
     # This process's write is in Redis; another process writes the same shopper and announces
     # it before this writer updates its local copy: that copy must not be kept as current.
     store = make(local_ttl=600.0)
-    _listening(store)
-    heard = _hearing(store)
+    listening(store)
+    heard = hearing(store)
     pz = Personalizer(store=store, strict=True)
     entered, release = gated(store, "_committed")
     pz.track("v1", "Product Viewed", view("sku-1"))
@@ -579,7 +550,39 @@ def test_an_invalidation_between_a_write_and_its_bookkeeping_keeps_the_copy_from
     other = Personalizer(store=make(), strict=True)
     other.track("v1", "Product Viewed", view("sku-2"))
     assert other.store.flush()
-    _wait_for(heard, "v:v1")
+    wait_to_hear(heard, "v:v1")
     release.set()
     assert store.flush()
     assert pz.profile("v1").counters == {"Product Viewed": 2}
+
+
+def test_events_moved_to_a_customer_mid_batch_are_pending_once(make):
+    # The writer finds v1 linked by another process's login: its event goes back in the queue,
+    # for the customer, while the rest of the batch (v2's event) is still being written.
+    store = make()
+    browser, login = Personalizer(store=store, strict=True), Personalizer(store=make(), strict=True)
+    browser.track("v1", "Page Viewed")
+    assert store.flush()
+    held, release = gated(store, "_cas_all")
+    browser.track("v0", "Page Viewed")  # the writer takes this one, and waits
+    assert held.wait(10)
+    browser.track("v1", "Product Viewed", view("sku-1"))
+    browser.track("v2", "Page Viewed")  # these two wait in the queue: the next batch
+    login.identify("v1", user_id="u-1")
+    relinked, go_on = threading.Event(), threading.Event()
+    relink = store._relink
+
+    def relinked_then_held(ops):
+        relink(ops)
+        relinked.set()
+        assert go_on.wait(10)
+
+    store._relink = relinked_then_held
+    release.set()
+    assert relinked.wait(10)
+    assert store.stats()["pending"] == 2  # v1's event in the queue again, v2's in flight
+    go_on.set()
+    assert store.flush()
+    assert store.stats()["pending"] == 0
+    assert make().load("u:u-1").counters == {"Page Viewed": 1, "Product Viewed": 1}
+    assert make().load("v:v2").counters == {"Page Viewed": 1}
