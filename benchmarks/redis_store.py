@@ -212,9 +212,9 @@ def _tracker(prefix: str, number: int, visitors: int, barrier: Any, results: Any
     batches = [0]
     write = store._write
 
-    def counted(batch: list[Any]) -> None:  # the writer's batches, counted
+    def counted(batch: list[Any], *rest: Any) -> None:  # the writer's batches, counted
         batches[0] += 1
-        write(batch)
+        write(batch, *rest)
 
     store._write = counted  # type: ignore[method-assign]
     pz = Personalizer(store=store)

@@ -41,6 +41,16 @@ write for it goes to the customer) and returns its profile [data, version], whic
 it has been merged into the customer's: a crash in between loses nothing, the next identify of
 that visitor merges it (merging is idempotent)."""
 
+READ_VISITOR = """
+local user = redis.call('GET', KEYS[1])
+if user then return {user} end
+local found = redis.call('HMGET', KEYS[2], 'd', 'v')
+return {false, found[1], found[2]}
+"""
+"""KEYS: link, visitor profile. Returns [user id] when the visitor is linked, else [nil, data,
+version] of the visitor's own profile (nil, nil when it has none): what a page of a visitor this
+process knows nothing of needs, in one round trip and one command."""
+
 
 class KeyLayout:
     def __init__(self, prefix: str) -> None:

@@ -52,7 +52,7 @@ import attrs
 
 from ._exceptions import ConfigError, StoreUnavailable
 from ._redis_fork import fork_safe
-from ._redis_layout import CAS_WRITE, LINK_VISITOR, KeyLayout
+from ._redis_layout import CAS_WRITE, LINK_VISITOR, READ_VISITOR, KeyLayout
 from ._redis_pubsub import subscription
 from .circuit_breaker import CircuitBreaker
 from .invalidation_log import InvalidationLog
@@ -135,6 +135,7 @@ class RedisStore:
             raise ConfigError(str(error), field="url") from error
         self._cas = self.redis.register_script(CAS_WRITE)
         self._link = self.redis.register_script(LINK_VISITOR)
+        self._read_visitor = self.redis.register_script(READ_VISITOR)
         self._reset()
         _forked.add(self)
 
@@ -179,13 +180,32 @@ class RedisStore:
             cached = self._links.get(visitor_id)
             began = self._news.now
         if cached is None:
-            cached = self._read_link(visitor_id, began=began)
-            if cached is None:
+            if not self.breaker.allow():
                 return None  # unknown while Redis is away: not cached
-            with self._lock:
-                if not self._news.since(f"l:{visitor_id}", began):
-                    self._links[visitor_id] = cached
+            try:
+                found = self._read_visitor(keys=self._visitor_keys(visitor_id))
+            except _FAULTS as error:
+                self._fault("read", error)
+                return None
+            self.breaker.success()
+            cached = self._visitor_read(visitor_id, found, began)
         return cached or None
+
+    def _visitor_read(self, visitor_id: str, found: list[Any], began: int) -> str:
+        """What `READ_VISITOR` found, read since the `_news` moment `began`: the link (or
+        `_NO_LINK`) and, when the visitor is not linked, its own profile, which go into the
+        local cache (unless news of them came during the read: see `_kept`). Returns the
+        link."""
+        linked, data, version = (found[0], None, None) if len(found) == 1 else found
+        user_id = _NO_LINK if linked is None else linked.decode()
+        entry = None if linked is not None else _Entry(
+            None if data is None else decode(data), _text(version))  # fmt: skip
+        with self._lock:
+            if not self._news.since(f"l:{visitor_id}", began):
+                self._links[visitor_id] = user_id
+            if entry is not None:
+                self._kept(f"v:{visitor_id}", entry, began)
+        return user_id
 
     def note_new_visitor(self, visitor_id: str) -> None:
         """`visitor_id` was minted here just now (the integrations call this for a request
@@ -236,13 +256,12 @@ class RedisStore:
                 user_id = self._links.get(visitor_id)
                 began = self._news.now
             if user_id is None:
-                found = await self._aread(lambda r: r.get(self.keys.link(visitor_id)))
+                found = await self._aread(lambda r: self._aread_visitor(r, visitor_id))
                 if found is _MISSING:
                     return
-                user_id = "" if found is None else found.decode()
-                with self._lock:
-                    if not self._news.since(f"l:{visitor_id}", began):
-                        self._links[visitor_id] = user_id
+                user_id = self._visitor_read(visitor_id, found, began)
+                if not user_id:
+                    return  # not linked: the visitor's own profile came with the link
         key = profile_key(visitor_id, user_id or None)
         with self._lock:
             if key in self._cache:
@@ -268,6 +287,17 @@ class RedisStore:
         self.breaker.success()
         return result
 
+    async def _aread_visitor(self, client: Any, visitor_id: str) -> Any:
+        """`READ_VISITOR` on the asyncio client (loaded again if the server lost it)."""
+        keys = self._visitor_keys(visitor_id)
+        try:
+            return await client.evalsha(self._read_visitor.sha, len(keys), *keys)
+        except redis.exceptions.NoScriptError:
+            return await client.eval(READ_VISITOR, len(keys), *keys)
+
+    def _visitor_keys(self, visitor_id: str) -> list[str]:
+        return [self.keys.link(visitor_id), self.keys.profile(f"v:{visitor_id}")]
+
     def _async_client(self) -> Any:
         """An asyncio client of the running event loop's own (a client cannot change loops)."""
         loop = asyncio.get_running_loop()
@@ -278,32 +308,17 @@ class RedisStore:
             self._aredis_loop = loop
         return self._aredis
 
-    def _read_link(self, visitor_id: str, *, began: int | None = None) -> str | None:
-        """The user id the visitor is linked to (`_NO_LINK`: none; None: Redis unreachable).
-        With `began` (the `_news` moment before this read), the visitor's own profile comes in
-        the same round trip and, when the visitor is not linked, into the local cache (where
-        the `load` or `update` that follows a `resolve` finds it)."""
+    def _read_link(self, visitor_id: str) -> str | None:
+        """The user id the visitor is linked to (`_NO_LINK`: none; None: Redis unreachable)."""
         if not self.breaker.allow():
             return None
         try:
-            if began is not None:
-                pipe = self.redis.pipeline(transaction=False)
-                pipe.get(self.keys.link(visitor_id))
-                pipe.hmget(self.keys.profile(f"v:{visitor_id}"), "d", "v")
-                user_id, (data, version) = pipe.execute()
-            else:
-                user_id = self.redis.get(self.keys.link(visitor_id))
+            user_id = self.redis.get(self.keys.link(visitor_id))
         except _FAULTS as error:
             self._fault("read", error)
             return None
         self.breaker.success()
-        if user_id is not None:
-            return user_id.decode()
-        if began is not None:
-            entry = _Entry(None if data is None else decode(data), _text(version))
-            with self._lock:
-                self._kept(f"v:{visitor_id}", entry, began)
-        return _NO_LINK
+        return _NO_LINK if user_id is None else user_id.decode()
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -391,6 +406,8 @@ class RedisStore:
         self.flush()
         keys = self.keys
         visitor_key, customer_key = f"v:{visitor_id}", f"u:{user_id}"
+        with self._lock:
+            began = self._news.now
         try:
             pipe = self.redis.pipeline(transaction=False)
             pipe.hmget(keys.profile(visitor_key), "d", "v")
@@ -427,27 +444,46 @@ class RedisStore:
         except _FAULTS as error:
             self._fault("identify", error)
             raise StoreUnavailable(f"Redis at {self.url}: {error}") from error
+        link_key = f"l:{visitor_id}"
         with self._lock:
+            # Another process's news of these since the first read: what this one wrote may
+            # be older than what Redis has now, so it is not kept.
+            if self._news.since(customer_key, began):
+                self._cache.pop(customer_key, None)
+            else:
+                self._cache[customer_key] = _Entry(profile, str(written))
+            if self._news.since(link_key, began):
+                self._links.pop(visitor_id, None)
+            else:
+                self._links[visitor_id] = user_id
             self._cache.pop(visitor_key, None)
-            self._cache[customer_key] = _Entry(profile, str(written))
-            self._links[visitor_id] = user_id
+            self._changed_here(visitor_key, customer_key, link_key)
         return profile
+
+    def _changed_here(self, *keys: str) -> None:
+        """This process changed `keys` in Redis just now (lock held): a read of them that began
+        before, in another thread, must not keep what it read (the listener does not hear this
+        process's own notices)."""
+        for key in keys:
+            self._news.mark(key)
 
     def pop(self, key: str) -> Profile | None:
         self.flush()
-        with self._lock:
-            self._cache.pop(key, None)
         redis_key = self.keys.profile(key)
         data = self._direct(lambda: self.redis.hget(redis_key, "d"))
         self._direct(lambda: self.redis.delete(redis_key))
+        with self._lock:
+            self._cache.pop(key, None)
+            self._changed_here(key)
         self._publish(key)
         return None if data is None else decode(data)
 
     def unlink(self, visitor_id: str) -> None:
         self.flush()
+        self._direct(lambda: self.redis.delete(self.keys.link(visitor_id)))
         with self._lock:
             self._links.pop(visitor_id, None)
-        self._direct(lambda: self.redis.delete(self.keys.link(visitor_id)))
+            self._changed_here(f"l:{visitor_id}")
         self._publish(f"l:{visitor_id}")
 
     def unlink_user(self, user_id: str) -> list[str]:
@@ -462,6 +498,7 @@ class RedisStore:
         with self._lock:
             for visitor_id in visitors:
                 self._links.pop(visitor_id, None)
+            self._changed_here(*(f"l:{v}" for v in visitors))
         self._publish(*(f"l:{v}" for v in visitors))
         return visitors
 

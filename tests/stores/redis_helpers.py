@@ -38,13 +38,16 @@ def count_replays(store: RedisStore) -> list[str]:
 
 
 def hearing(store: RedisStore) -> list[str]:
-    """The keys of the invalidations the store's listener handles from now on."""
+    """The keys of other processes' invalidations the store's listener handles from now on
+    (its own notices come back to it too, and are ignored)."""
     heard: list[str] = []
     invalidate = store._invalidate
 
     def spy(data: bytes) -> None:
         invalidate(data)
-        heard.extend(data.decode().split(" ")[1:])
+        sender, *keys = data.decode().split(" ")
+        if sender != store._id:
+            heard.extend(keys)
 
     store._invalidate = spy
     return heard

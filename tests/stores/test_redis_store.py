@@ -159,9 +159,9 @@ def test_an_unknown_visitor_is_read_in_one_round_trip(make):
     store.redis.execute_command = counted
     pz = Personalizer(store=store, strict=True)
     assert pz.profile("v1").counters == {"Page Viewed": 1}
-    assert calls == []  # link and profile came in one pipeline
+    assert calls == ["EVALSHA"]  # link and profile came in one command
     assert pz.profile("v2").user_id == "u-2"
-    assert calls == ["HMGET"]  # linked: the customer's profile is a second read
+    assert calls == ["EVALSHA", "EVALSHA", "HMGET"]  # linked: the customer's is a second read
 
 
 def _refusing_reads(store: RedisStore) -> None:
@@ -169,6 +169,7 @@ def _refusing_reads(store: RedisStore) -> None:
         raise AssertionError("read from Redis")
 
     store._read_link = refused  # type: ignore[method-assign]
+    store._read_visitor = refused  # type: ignore[method-assign]
     store.redis.hmget = refused  # type: ignore[method-assign]
 
 
@@ -483,7 +484,7 @@ def test_after_its_connection_drops_the_listener_forgets_what_it_may_have_missed
 
 def _hold_answers(store: RedisStore, customer: bool) -> tuple[threading.Event, threading.Event]:
     """Hold the store's next read of Redis after its answer came: a customer's profile is read
-    by HMGET, a visitor's link and profile by a pipeline."""
+    by HMGET, a visitor's link and profile by one script."""
     answered, release = threading.Event(), threading.Event()
 
     def holding(call):
@@ -499,14 +500,7 @@ def _hold_answers(store: RedisStore, customer: bool) -> tuple[threading.Event, t
     if customer:
         store.redis.hmget = holding(store.redis.hmget)
     else:
-        pipeline = store.redis.pipeline
-
-        def held_pipeline(*args, **options):
-            pipe = pipeline(*args, **options)
-            pipe.execute = holding(pipe.execute)
-            return pipe
-
-        store.redis.pipeline = held_pipeline
+        store._read_visitor = holding(store._read_visitor)
     return answered, release
 
 
@@ -586,3 +580,51 @@ def test_events_moved_to_a_customer_mid_batch_are_pending_once(make):
     assert store.stats()["pending"] == 0
     assert make().load("u:u-1").counters == {"Page Viewed": 1, "Product Viewed": 1}
     assert make().load("v:v2").counters == {"Page Viewed": 1}
+
+
+def test_a_write_announced_while_identify_finishes_keeps_its_copy_from_being_kept(make):
+    store, other = make(local_ttl=600.0), make()
+    listening(store)
+    heard = hearing(store)
+    pipeline = store.redis.pipeline
+
+    def racing_pipeline(*args, **options):
+        pipe = pipeline(*args, **options)
+        execute = pipe.execute
+
+        def then_another_write(*a, **k):
+            last = any(command[0][0] == "SADD" for command in pipe.command_stack)
+            answer = execute(*a, **k)
+            if last:  # identify's last step: another process writes the customer now
+                Personalizer(store=other, strict=True).track(None, "Page Viewed", user_id="u1")
+                assert other.flush()
+                wait_to_hear(heard, "u:u1")
+            return answer
+
+        pipe.execute = then_another_write
+        return pipe
+
+    store.redis.pipeline = racing_pipeline
+    Personalizer(store=store, strict=True).identify("v1", user_id="u1", traits={"tier": "gold"})
+    store.redis.pipeline = pipeline
+    customer = store.load("u:u1")
+    assert customer.counters == {"Page Viewed": 1} and customer.traits == {"tier": "gold"}
+
+
+def test_a_link_forgotten_here_during_a_read_is_not_kept(make):
+    store = make(local_ttl=600.0)
+    listening(store)
+    Personalizer(store=store, strict=True).identify("v1", user_id="u1")
+    with store._lock:
+        store._links.clear()
+    read = store._read_visitor
+
+    def read_then_forget(*args, **options):
+        answer = read(*args, **options)  # a request thread has read the link ...
+        store.unlink("v1")  # ... and another thread forgets it meanwhile
+        return answer
+
+    store._read_visitor = read_then_forget
+    assert store.resolve("v1") == "u1"  # the call that began before the forget
+    store._read_visitor = read
+    assert store.resolve("v1") is None
