@@ -273,6 +273,11 @@ def _progress_bar(campaign: Campaign, variant: Variant, scene: Scene) -> Data | 
     }
 
 
+CARDS_REMEMBERED = 16_384
+"""Products whose cards (and their markup) are kept: a few MB at most; a catalog with more
+products than this shown in strips makes some again now and then."""
+
+
 def _product_card(product: Product) -> ReadOnlyDict:
     """The product as a card (read-only: the same card serves every widget that lists it)."""
     card = _CARDS.get(product)
@@ -288,7 +293,7 @@ def _product_card(product: Product) -> ReadOnlyDict:
     return card
 
 
-_CARDS: IdentityMemo[Product, ReadOnlyDict] = IdentityMemo()
+_CARDS: IdentityMemo[Product, ReadOnlyDict] = IdentityMemo(CARDS_REMEMBERED)
 """A catalog that keeps its `Product` objects (`MemoryCatalog`) gets each card made once."""
 
 

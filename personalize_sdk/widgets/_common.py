@@ -214,4 +214,5 @@ def product_list(products: Sequence[Any]) -> str:
     return f'<ul class="pz-products">{"".join(rendered)}</ul>'
 
 
-_CARD_HTML: IdentityMemo[Any, str] = IdentityMemo()
+_CARD_HTML: IdentityMemo[Any, str] = IdentityMemo(16_384)
+"""The markup of the cards `widget_data` keeps (as many: `CARDS_REMEMBERED`)."""
