@@ -198,8 +198,7 @@ class RedisStore:
         link."""
         linked, data, version = (found[0], None, None) if len(found) == 1 else found
         user_id = _NO_LINK if linked is None else linked.decode()
-        entry = None if linked is not None else _Entry(
-            None if data is None else decode(data), _text(version))  # fmt: skip
+        entry = None if linked is not None else _stored(data, version)
         with self._lock:
             if not self._news.since(f"l:{visitor_id}", began):
                 self._links[visitor_id] = user_id
@@ -232,7 +231,7 @@ class RedisStore:
             self._fault("read", error)
             return None
         self.breaker.success()
-        entry = _Entry(None if data is None else decode(data), _text(version))
+        entry = _stored(data, version)
         with self._lock:
             return self._kept(key, entry, began)
 
@@ -270,11 +269,9 @@ class RedisStore:
         found = await self._aread(lambda r: r.hmget(self.keys.profile(key), "d", "v"))
         if found is _MISSING:
             return
-        data, version = found
+        entry = _stored(*found)
         with self._lock:
-            if not self._news.since(key, began):  # else the next call reads it again
-                self._cache.setdefault(key, _Entry(None if data is None else decode(data),
-                                                   _text(version)))  # fmt: skip
+            self._kept(key, entry, began)
 
     async def _aread(self, command: Callable[[Any], Any]) -> Any:
         if not self.breaker.allow():
@@ -844,6 +841,11 @@ class RedisStore:
 
 def _same(pending: list[_Op], ops: list[_Op]) -> bool:
     return len(pending) == len(ops) and all(a is b for a, b in zip(pending, ops, strict=True))
+
+
+def _stored(data: bytes | None, version: bytes | None) -> _Entry:
+    """A local copy of what Redis holds under a profile key (`d` and `v`)."""
+    return _Entry(None if data is None else decode(data), _text(version))
 
 
 def _text(version: bytes | None) -> str:
