@@ -60,10 +60,11 @@ def wait_to_hear(heard: list[str], key: str) -> None:
         time.sleep(0.005)
 
 
-def listening(store: RedisStore) -> None:
-    """Start the store's listener and wait until Redis counts its subscription."""
+def listening(store: RedisStore, client=None) -> None:
+    """Start the store's listener and wait until Redis (`client`'s server, by default the
+    tests' own) counts its subscription."""
     store.load("v:nobody")
-    client = redis_client()
+    client = client if client is not None else redis_client()
     deadline = time.monotonic() + 10
     while client.pubsub_numsub(store.keys.channel)[0][1] < 1:
         assert time.monotonic() < deadline, "the listener never subscribed"

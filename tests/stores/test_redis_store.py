@@ -430,11 +430,7 @@ def test_past_the_buffer_the_oldest_events_leave_the_queue_and_are_counted(serve
     # The invalidation listener, once subscribed, forgets the copies it may have missed news
     # of; on a busy machine it may subscribe after the flush above. Wait for it, then read the
     # copy back, so that what follows starts from a local copy built on the stored version.
-    client = redis.Redis(port=server.port, socket_timeout=0.5)
-    deadline = time.monotonic() + 10
-    while client.pubsub_numsub(store.keys.channel)[0][1] < 1:
-        assert time.monotonic() < deadline, "the listener never subscribed"
-        time.sleep(0.01)
+    listening(store, redis.Redis(port=server.port, socket_timeout=0.5))
     assert pz.profile("v1").counters == {"Page Viewed": 1}
     server.kill()
     for _ in range(250):
@@ -462,13 +458,9 @@ def test_after_its_connection_drops_the_listener_forgets_what_it_may_have_missed
                                   retry=Retry(NoBackoff(), 3))  # fmt: skip
     store = make(client=client, local_ttl=600.0)
     reader = Personalizer(store=store, strict=True)
-    assert reader.profile("v1").counters == {}  # starts the listener
-    admin = redis_client()
-    deadline = time.monotonic() + 10
-    while admin.pubsub_numsub(store.keys.channel)[0][1] < 1:
-        assert time.monotonic() < deadline, "the listener never subscribed"
-        time.sleep(0.01)
+    listening(store)
     assert reader.profile("v1").counters == {}  # a local copy now, kept for 600 s
+    admin = redis_client()
     other = make()
     other._publish = lambda *keys: None  # its notice never arrives
     Personalizer(store=other, strict=True).track("v1", "Product Viewed", view("sku-1"))
@@ -476,6 +468,7 @@ def test_after_its_connection_drops_the_listener_forgets_what_it_may_have_missed
     killed = [admin.client_kill_filter(_id=entry["id"]) for entry in admin.client_list()
               if entry["name"] == name and int(entry.get("sub", 0))]  # fmt: skip
     assert killed == [1]
+    deadline = time.monotonic() + 10
     while reader.profile("v1").counters != {"Product Viewed": 1}:
         assert time.monotonic() < deadline, "the missed write never showed"
         time.sleep(0.01)
