@@ -48,7 +48,7 @@ class FrozenEvent(NamedTuple):
 
 
 def frozen(
-    item: Event | Identified, pack: Callable[[Any], bytes]
+    item: Event | FrozenEvent | Identified, pack: Callable[[Any], bytes]
 ) -> FrozenEvent | Event | Identified:
     """`item` with data of its own, safe to read from another thread at any later time.
 
@@ -74,11 +74,12 @@ def frozen(
             return item._replace(
                 properties=copy.deepcopy(item.properties), context=copy.deepcopy(context)
             )
-    # An identify's traits are the SDK's own already: `validate_traits` returns a deep copy.
+    # An identify's traits are the SDK's own already (`validate_traits` returns a deep copy),
+    # and a `FrozenEvent` (`track` freezes once for a store and the outbox) is frozen already.
     return item
 
 
-def freeze(item: Event | Identified) -> FrozenEvent | Event | Identified:
+def freeze(item: Event | FrozenEvent | Identified) -> FrozenEvent | Event | Identified:
     """`frozen` with the calling thread's own packer."""
     try:
         pack = _PACKERS.pack

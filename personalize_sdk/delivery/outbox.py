@@ -76,7 +76,7 @@ class Outbox:
 
     # -- the caller's side --------------------------------------------------------------------
 
-    def put(self, item: Event | Identified) -> None:
+    def put(self, item: Event | FrozenEvent | Identified) -> None:
         """Queue one accepted event for every forwarder that wants it; returns at once.
 
         What is queued is a copy of the caller's mappings: whatever the caller does with them
