@@ -11,8 +11,6 @@ the `http` and `file` forwarders write them, and the collector reads the same sh
 
 from __future__ import annotations
 
-import functools
-import math
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from types import MappingProxyType
@@ -34,11 +32,15 @@ class Identified(NamedTuple):
     message_id: str
 
 
-@functools.lru_cache(maxsize=8)
 def _second(whole: int) -> str:
-    """One whole second formatted: events come in runs within a second, and formatting the
-    date is most of what a timestamp costs (the delivery thread makes one per event)."""
     return datetime.fromtimestamp(whole, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+_MILLIS = tuple(f".{millis:03d}Z" for millis in range(1000))
+_last_second: list[tuple[int | None, str]] = [(None, "")]
+"""The last whole second formatted, and its text: events come in runs within a second, and
+formatting the date is most of what a timestamp costs (the delivery thread makes one per event).
+Its one pair is replaced whole, in one step, by whichever thread formats a new second."""
 
 
 def iso_timestamp(epoch: float) -> str:
@@ -46,15 +48,18 @@ def iso_timestamp(epoch: float) -> str:
 
     Exactly what ``datetime.fromtimestamp(epoch, utc).isoformat(timespec="milliseconds")``
     gives: microseconds rounded half to even as datetime rounds them, then truncated."""
-    fraction, whole = math.modf(epoch)
-    micros = round(fraction * 1e6)
+    whole = int(epoch)  # toward zero, as math.modf splits
+    micros = round((epoch - whole) * 1e6)  # the fraction is exact: no rounding before this
     if micros < 0:
         micros += 1_000_000
-        whole -= 1.0
+        whole -= 1
     if micros >= 1_000_000:
         micros -= 1_000_000
-        whole += 1.0
-    return f"{_second(int(whole))}.{micros // 1000:03d}Z"
+        whole += 1
+    last = _last_second[0]
+    if last[0] != whole:
+        last = _last_second[0] = (whole, _second(whole))
+    return last[1] + _MILLIS[micros // 1000]
 
 
 def to_message(item: Event | Identified) -> dict[str, Any]:

@@ -29,6 +29,12 @@ def test_iso_timestamp_on_the_edges_of_a_second():
     assert iso_timestamp(-0.0004) == "1969-12-31T23:59:59.999Z"
 
 
+def test_iso_timestamp_of_seconds_back_and_forth():
+    # The last second's text is kept: a change of second, and back, must not reuse it wrongly.
+    moments = [1_780_000_000.25, 1_780_000_000.75, 1_780_000_001.5, 1_780_000_000.125, -1.5, 0.0]
+    assert [iso_timestamp(m) for m in moments] == [_reference(m) for m in moments]
+
+
 def test_a_track_and_an_identify_as_segment_spells_them():
     event = Event(
         "v1", "Product Viewed", {"price": 2.5}, 0.25, "m1", {"ip": "1.2.3.4"}, False, "u1"

@@ -94,51 +94,71 @@ class Lane:
         forwarder = self.forwarder
         wants, direct = forwarder.wants, self.direct
         takes_all = self.takes_all
+        encoded: list[bytes] = []
+        keep = encoded.append
         for item in items:
             if not takes_all and not wants(event_name(item)):
                 continue
             try:
                 if direct is not None:
-                    encoded = direct(item)
+                    keep(direct(item))
+                    continue
+                if type(item) is FrozenEvent:  # thawed: a message of this lane's own
+                    message = to_message(thawed(item))
                 else:
-                    if type(item) is FrozenEvent:  # thawed: a message of this lane's own
-                        message = to_message(thawed(item))
-                    else:
-                        message = to_message(item)
-                        if several and getattr(forwarder, "transform", None) is not None:
-                            message = copy.deepcopy(message)
-                    encoded = forwarder.prepare(message)
+                    message = to_message(item)
+                    if several and getattr(forwarder, "transform", None) is not None:
+                        message = copy.deepcopy(message)
+                prepared = forwarder.prepare(message)
             except Exception as error:  # noqa: BLE001 - one event's fault, not the batch's
                 self.drop("encode_error")
                 name = event_name(item)
                 self._error(f"cannot encode {name!r}: {type(error).__name__}: {error}")
                 continue
-            if encoded is None:
+            if prepared is None:
                 self.drop("transform")
             else:
-                self.offer(encoded)
+                keep(prepared)
+        self.offer(encoded)
 
-    def offer(self, item: bytes) -> None:
-        size = len(item)
-        if size > self.forwarder.max_event_bytes:
-            self.drop("too_large")
+    def offer(self, items: list[bytes]) -> None:
+        """Queue encoded events in order: in memory while they fit and nothing waits on disk,
+        the rest in the spool (so the spool always holds the newer ones)."""
+        limit = self.forwarder.max_event_bytes
+        if items and max(map(len, items)) > limit:
+            fitting = [item for item in items if len(item) <= limit]
+            self.drop("too_large", len(items) - len(fitting))
+            items = fitting
+        if not items:
             return
-        if self.spool.records or self.in_memory + size > self.memory_bytes:
-            self.spill(item)
-            return
-        if not self.memory:
-            self.oldest = time.monotonic()
-        self.memory.append(item)
-        self.in_memory += size
+        if not self.spool.records:
+            room = self.memory_bytes - self.in_memory
+            size = sum(map(len, items))
+            count = len(items)
+            if size > room:
+                size = count = 0
+                for item in items:
+                    if size + len(item) > room:
+                        break
+                    size += len(item)
+                    count += 1
+            if count:
+                if not self.memory:
+                    self.oldest = time.monotonic()
+                self.memory.extend(items if count == len(items) else items[:count])
+                self.in_memory += size
+                items = items[count:]
+        if items:
+            self.spill(items)
 
-    def spill(self, item: bytes) -> None:
+    def spill(self, items: Sequence[bytes]) -> None:
         try:
-            lost = self.spool.append(item)
+            lost = self.spool.extend(items)
         except OSError as error:
-            self.drop("disk_error")
+            self.drop("disk_error", len(items))
             self._error(f"cannot spool to {self.spool.folder}: {error}")
             return
-        self.spilled += 1
+        self.spilled += len(items)
         if lost:
             self.drop("disk_full", lost)
 
@@ -147,8 +167,8 @@ class Lane:
         if self.inflight and not self.inflight_from_spool:
             self.memory.extendleft(reversed(self.inflight))
         self.inflight = []
-        while self.memory:
-            self.spill(self.memory.popleft())
+        self.spill(list(self.memory))
+        self.memory.clear()
         self.in_memory = 0
         self.spool.sync()
 

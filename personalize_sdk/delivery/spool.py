@@ -1,8 +1,9 @@
 """`Spool`: one forwarder's durable on-disk buffer, first in first out, bounded in bytes.
 
 Events past the memory bound wait here instead of being dropped. A spool is a folder of
-segment files, ``<time_ns>-<pid>.spool``, each a run of records (a 4-byte big-endian length,
-then the encoded event), with a ``.done`` sidecar holding how far it has been delivered. A
+segment files, ``<time_ns>-<pid>.spool``, each a run of records (an encoded event as a msgpack
+``bin``: its length, then its bytes; msgpack's C code writes and splits them, for a run of
+events at once), with a ``.done`` sidecar holding how far it has been delivered. A
 process holds an exclusive `flock` on each segment it owns, so at start another process can
 tell a live owner's files from those a dead one (an exit with no time left, a ``kill -9``)
 left behind, and adopts the latter: they are sent after the next start.
@@ -14,20 +15,29 @@ Past `disk_bytes` the oldest segment is dropped whole and its events counted.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import itertools
 import os
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
+
+import msgpack
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: ownership by process id only
     fcntl = None  # type: ignore[assignment]
 
-_LENGTH = struct.Struct(">I")
+_record = msgpack.Packer().pack
+"""One encoded event as a record (`bytes` pack as msgpack's ``bin``; the Packer is used only by
+the one thread that writes spools, the delivery thread)."""
+_READ_SIZE = 256 * 1024
+_TORN = (ValueError, msgpack.UnpackException)
+"""What msgpack raises on bytes that are not records (it never writes them: a damaged file)."""
 _DONE = struct.Struct(">Q")
 SUFFIX = ".spool"
 
@@ -87,21 +97,37 @@ class Spool:
 
     def append(self, item: bytes) -> int:
         """Spool one encoded event; returns how many old events the disk bound dropped."""
-        if self._writer is None or self._writer_size >= self.segment_bytes:
-            self._new_segment()
-        pending = self._pending
-        pending += _LENGTH.pack(len(item))
-        pending += item
-        if len(pending) >= 65536:
-            self.sync()
-        grown = _LENGTH.size + len(item)
-        self._writer_size += grown
-        segment = self._segments[-1]
-        segment.records += 1
-        segment.size += grown
-        self.records += 1
-        self.bytes += grown
-        return self._enforce_bound() if self.bytes > self.disk_bytes else 0
+        return self.extend((item,))
+
+    def extend(self, items: Sequence[bytes]) -> int:
+        """Spool encoded events, in order; returns how many old events the disk bound dropped."""
+        records = list(map(_record, items))
+        ends = list(itertools.accumulate(map(len, records)))
+        lost = 0
+        at = 0
+        while at < len(records):
+            if self._writer is None or self._writer_size >= self.segment_bytes:
+                self._new_segment()
+            before = ends[at - 1] if at else 0
+            # What fits in this segment (at least one record: a segment may hold one bigger).
+            stop = max(
+                at + 1,
+                bisect.bisect_right(ends, before + self.segment_bytes - self._writer_size, at),
+            )
+            self._pending += b"".join(records[at:stop])
+            grown = ends[stop - 1] - before
+            self._writer_size += grown
+            segment = self._segments[-1]
+            segment.records += stop - at
+            segment.size += grown
+            self.records += stop - at
+            self.bytes += grown
+            if len(self._pending) >= 65536:
+                self.sync()
+            if self.bytes > self.disk_bytes:
+                lost += self._enforce_bound()
+            at = stop
+        return lost
 
     def sync(self) -> None:
         """Hand what was written to the operating system (it then survives a killed process)."""
@@ -263,34 +289,43 @@ def _alive(path: Path) -> bool:  # pragma: no cover - Windows
 
 
 def _read(path: Path, start: int, max_count: int, max_bytes: int) -> tuple[list[bytes], int]:
+    """The records from `start` (at least one when any), up to `max_count` and `max_bytes`, and
+    the offset after the last one; stops at a torn record as `_records` does."""
     items: list[bytes] = []
     end = start
     size = 0
-    for item, item_end in _records(path, start):
-        if items and (len(items) >= max_count or size + len(item) > max_bytes):
-            break
-        items.append(item)
-        size += len(item)
-        end = item_end
+    with (
+        contextlib.suppress(FileNotFoundError, *_TORN),
+        _unpacker(path, start, min(max_bytes + 64, _READ_SIZE)) as records,
+    ):
+        for item in records:
+            if type(item) is not bytes:
+                break
+            size += len(item)
+            if items and (len(items) >= max_count or size > max_bytes):
+                break
+            items.append(item)
+            end = start + records.tell()
     return items, end
 
 
 def _records(path: Path, start: int) -> Iterator[tuple[bytes, int]]:
-    """(record, offset after it) from `start`; stops at a torn record a killed writer left."""
-    try:
-        file = open(path, "rb")  # noqa: SIM115 - closed below
-    except FileNotFoundError:
-        return
-    with file:
+    """(record, offset after it) from `start`; stops at a torn record a killed writer left (an
+    incomplete last record, or anything that is not a record)."""
+    with (
+        contextlib.suppress(FileNotFoundError, *_TORN),
+        _unpacker(path, start, _READ_SIZE) as records,
+    ):
+        for item in records:
+            if type(item) is not bytes:
+                return
+            yield item, start + records.tell()
+
+
+@contextlib.contextmanager
+def _unpacker(path: Path, start: int, read_size: int) -> Iterator[msgpack.Unpacker]:
+    """The records of a segment from `start`, one by one (``tell()``: the offset after the last
+    one read, from `start`); a torn last record is not one of them."""
+    with open(path, "rb") as file:
         file.seek(start)
-        offset = start
-        while True:
-            header = file.read(_LENGTH.size)
-            if len(header) < _LENGTH.size:
-                return
-            (length,) = _LENGTH.unpack(header)
-            item = file.read(length)
-            if len(item) < length:
-                return
-            offset += _LENGTH.size + length
-            yield item, offset
+        yield msgpack.Unpacker(file, read_size=read_size, max_buffer_size=0)

@@ -103,12 +103,50 @@ def test_a_torn_record_from_a_killed_writer_is_skipped(tmp_path):
     spool.close()
     [path] = tmp_path.glob("*.spool")
     with path.open("ab") as file:
-        file.write(struct.pack(">I", 500) + b"only part of it")
+        file.write(b"\xc5" + struct.pack(">H", 500) + b"only part of it")  # msgpack bin 16
     again = Spool(tmp_path, disk_bytes=10**7)
     assert again.adopt_orphans() == 3
     assert _drain(again) == _items(3)
     again.close()
     assert not list(tmp_path.glob("*.spool"))
+
+
+def test_what_is_not_a_record_ends_the_readable_part_of_a_segment(tmp_path):
+    spool = Spool(tmp_path, disk_bytes=10**7)
+    spool.extend(_items(3))
+    spool.close()
+    [path] = tmp_path.glob("*.spool")
+    with path.open("ab") as file:
+        file.write(b"\x01\xc1garbage")  # an integer, then a byte msgpack never writes
+    again = Spool(tmp_path, disk_bytes=10**7)
+    assert again.adopt_orphans() == 3
+    assert _drain(again) == _items(3)
+    again.close()
+
+
+def test_a_run_of_events_spooled_at_once_is_read_back_in_order_and_bounded(tmp_path):
+    spool = Spool(tmp_path, disk_bytes=600_000)  # segments of 75 KB
+    dropped = 0
+    for start in range(0, 12_000, 4000):  # each run of 400 KB fills several segments
+        dropped += spool.extend(_items(4000, start=start))
+        assert spool.bytes <= 600_000
+    assert spool.extend([]) == 0
+    assert dropped > 0 and spool.bytes <= 600_000
+    assert len(spool) + dropped == 12_000
+    assert _drain(spool, 333) == _items(12_000)[dropped:]
+    spool.close()
+
+
+def test_an_event_bigger_than_a_read_is_read_whole(tmp_path):
+    spool = Spool(tmp_path, disk_bytes=10**8)
+    big = b"\xff" * (600 * 1024)  # bigger than the spool's reads, and than the batch's bytes
+    spool.extend([b"a", big, b"b"])
+    assert spool.read_batch(10, 1000) == [b"a"]
+    spool.commit()
+    assert spool.read_batch(10, 1000) == [big]
+    spool.commit()
+    assert spool.read_batch(10, 1000) == [b"b"]
+    spool.close()
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
