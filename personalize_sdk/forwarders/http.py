@@ -10,13 +10,11 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
-
 from .._exceptions import ConfigError
 from ..segment_message import iso_timestamp
 from ._base import expect
 from ._formatted import FormattedForwarder
-from ._http_post import new_client, post_batch
+from ._http_post import Poster, post_batch
 
 
 class HttpForwarder(FormattedForwarder):
@@ -43,7 +41,7 @@ class HttpForwarder(FormattedForwarder):
             **(headers or {}),
         }
         self.timeout = timeout
-        self._client: httpx.AsyncClient | None = None
+        self._client: Poster | None = None
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> None:
@@ -78,8 +76,8 @@ class HttpForwarder(FormattedForwarder):
 
     async def send(self, items: Sequence[bytes]) -> None:
         if self._client is None:
-            self._client = new_client(self.timeout)
-        await post_batch(self._client, self.url, self.body(items), self.headers, compress=self.gzip)
+            self._client = Poster(self.url, self.timeout)
+        await post_batch(self._client, self.body(items), self.headers, compress=self.gzip)
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -13,12 +13,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
-
 from .._exceptions import ConfigError
 from ..segment_message import iso_timestamp
 from ._base import BaseForwarder, expect
-from ._http_post import new_client, post_batch
+from ._http_post import Poster, post_batch
 
 DEFAULT_HOST = "https://api.segment.io"
 
@@ -48,7 +46,7 @@ class SegmentForwarder(BaseForwarder):
         token = base64.b64encode(f"{write_key}:".encode()).decode()
         self.headers = {"Content-Type": "application/json", "Authorization": f"Basic {token}"}
         self._envelope_tail = b',"writeKey":' + json.dumps(write_key).encode()
-        self._client: httpx.AsyncClient | None = None
+        self._client: Poster | None = None
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> None:
@@ -76,8 +74,8 @@ class SegmentForwarder(BaseForwarder):
 
     async def send(self, items: Sequence[bytes]) -> None:
         if self._client is None:
-            self._client = new_client(self.timeout)
-        await post_batch(self._client, self.url, self.body(items), self.headers, compress=self.gzip)
+            self._client = Poster(self.url, self.timeout)
+        await post_batch(self._client, self.body(items), self.headers, compress=self.gzip)
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -255,3 +255,23 @@ def test_an_oversized_event_is_dropped_alone_and_counted(sink: Sink, delivery):
         assert pz.flush(5.0)
         stats = pz.delivery_stats()["segment"]
     assert sink.message_ids() == [small] and stats["dropped"] == {"too_large": 1}
+
+
+def test_the_environment_proxy_is_used_and_no_proxy_is_honoured(sink: Sink, monkeypatch):
+    # The sink plays the proxy: a proxied request names the whole destination URL.
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("HTTP_PROXY", sink.url)
+    asyncio.run(_send_and_close(HttpForwarder("http://analytics.example/in", format="json")))
+    [proxied] = sink.batches
+    assert proxied["path"] == "http://analytics.example/in"
+    assert proxied["headers"]["User-Agent"].startswith("personalize-sdk/")
+    # NO_PROXY: straight to the destination (the proxy named now does not answer at all).
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    asyncio.run(_send_and_close(HttpForwarder(sink.url + "/direct", format="json")))
+    assert [batch["path"] for batch in sink.batches] == ["http://analytics.example/in", "/direct"]
+    monkeypatch.delenv("NO_PROXY")
+    with pytest.raises(DeliveryFailed, match="network error"):  # through the dead proxy
+        asyncio.run(_send_and_close(HttpForwarder(sink.url + "/direct", format="json")))
