@@ -774,6 +774,7 @@ class RedisStore:
                 with subscription(self.redis, self.keys.channel) as messages:
                     with self._lock:  # news may have been missed while not subscribed
                         self._forget_unpending()
+                        self._count("subscribed")
                     backoff = 0.1
                     while not self._closed:
                         data = messages.next(timeout=0.5)

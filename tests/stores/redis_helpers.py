@@ -7,7 +7,6 @@ import threading
 import time
 
 from personalize_sdk.redis_store import RedisStore
-from tests.stores.conftest import redis_client
 
 
 def gated(store: RedisStore, method: str) -> tuple[threading.Event, threading.Event]:
@@ -60,12 +59,11 @@ def wait_to_hear(heard: list[str], key: str) -> None:
         time.sleep(0.005)
 
 
-def listening(store: RedisStore, client=None) -> None:
-    """Start the store's listener and wait until Redis (`client`'s server, by default the
-    tests' own) counts its subscription."""
+def listening(store: RedisStore) -> None:
+    """Start the store's listener and wait until it is subscribed (confirmed by the server) and
+    has dropped the copies it may have missed news of: a copy read after this is kept."""
     store.load("v:nobody")
-    client = client if client is not None else redis_client()
     deadline = time.monotonic() + 10
-    while client.pubsub_numsub(store.keys.channel)[0][1] < 1:
+    while store.stats().get("subscribed", 0) < 1:
         assert time.monotonic() < deadline, "the listener never subscribed"
         time.sleep(0.01)

@@ -430,7 +430,7 @@ def test_past_the_buffer_the_oldest_events_leave_the_queue_and_are_counted(serve
     # The invalidation listener, once subscribed, forgets the copies it may have missed news
     # of; on a busy machine it may subscribe after the flush above. Wait for it, then read the
     # copy back, so that what follows starts from a local copy built on the stored version.
-    listening(store, redis.Redis(port=server.port, socket_timeout=0.5))
+    listening(store)
     assert pz.profile("v1").counters == {"Page Viewed": 1}
     server.kill()
     for _ in range(250):
