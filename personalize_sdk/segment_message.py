@@ -33,7 +33,7 @@ class Identified(NamedTuple):
 
 
 def _second(whole: int) -> str:
-    return datetime.fromtimestamp(whole, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return datetime.fromtimestamp(whole, timezone.utc).isoformat()[:19]  # years of 4 digits
 
 
 _MILLIS = tuple(f".{millis:03d}Z" for millis in range(1000))

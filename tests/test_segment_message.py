@@ -27,6 +27,7 @@ def test_iso_timestamp_on_the_edges_of_a_second():
     assert iso_timestamp(1_780_000_000.9999996) == _reference(1_780_000_000.9999996)
     assert iso_timestamp(1_780_000_000.9995) == "2026-05-28T20:26:40.999Z"
     assert iso_timestamp(-0.0004) == "1969-12-31T23:59:59.999Z"
+    assert iso_timestamp(-40_000_000_000.5) == _reference(-40_000_000_000.5)  # year 702
 
 
 def test_iso_timestamp_of_seconds_back_and_forth():

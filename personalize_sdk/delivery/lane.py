@@ -27,7 +27,7 @@ from ..frozen_event import FrozenEvent, thawed
 from ..segment_bytes import Encodable
 from ..segment_message import event_name, to_message
 from .backoff import retry_delay
-from .spool import Spool
+from .spool import Spool, SpoolFailed
 
 logger = logging.getLogger("personalize_sdk.delivery")
 
@@ -154,11 +154,12 @@ class Lane:
     def spill(self, items: Sequence[bytes]) -> None:
         try:
             lost = self.spool.extend(items)
-        except OSError as error:
-            self.drop("disk_error", len(items))
-            self._error(f"cannot spool to {self.spool.folder}: {error}")
-            return
-        self.spilled += len(items)
+            spooled = len(items)
+        except SpoolFailed as failure:
+            spooled, lost = failure.spooled, failure.lost
+            self.drop("disk_error", len(items) - spooled)
+            self._error(f"cannot spool to {self.spool.folder}: {failure}")
+        self.spilled += spooled
         if lost:
             self.drop("disk_full", lost)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import itertools
+import logging
 import os
 import struct
 import time
@@ -40,6 +41,18 @@ _TORN = (ValueError, msgpack.UnpackException)
 """What msgpack raises on bytes that are not records (it never writes them: a damaged file)."""
 _DONE = struct.Struct(">Q")
 SUFFIX = ".spool"
+UNREADABLE = ".unreadable"
+logger = logging.getLogger("personalize_sdk.delivery")
+
+
+class SpoolFailed(OSError):
+    """Spooling a run failed part way: the first `spooled` events of it are spooled (and
+    `lost` older ones were dropped by the disk bound), the rest are not."""
+
+    def __init__(self, error: OSError, spooled: int, lost: int) -> None:
+        super().__init__(error.errno, error.strerror or str(error))
+        self.spooled = spooled
+        self.lost = lost
 
 
 class _Segment:
@@ -100,43 +113,50 @@ class Spool:
         return self.extend((item,))
 
     def extend(self, items: Sequence[bytes]) -> int:
-        """Spool encoded events, in order; returns how many old events the disk bound dropped."""
+        """Spool encoded events, in order; returns how many old events the disk bound dropped.
+        Raises `SpoolFailed` (an `OSError`) saying how many were spooled before it failed."""
         records = list(map(_record, items))
         ends = list(itertools.accumulate(map(len, records)))
         lost = 0
         at = 0
-        while at < len(records):
-            if self._writer is None or self._writer_size >= self.segment_bytes:
-                self._new_segment()
-            before = ends[at - 1] if at else 0
-            # What fits in this segment (at least one record: a segment may hold one bigger).
-            stop = max(
-                at + 1,
-                bisect.bisect_right(ends, before + self.segment_bytes - self._writer_size, at),
-            )
-            self._pending += b"".join(records[at:stop])
-            grown = ends[stop - 1] - before
-            self._writer_size += grown
-            segment = self._segments[-1]
-            segment.records += stop - at
-            segment.size += grown
-            self.records += stop - at
-            self.bytes += grown
-            if len(self._pending) >= 65536:
-                self.sync()
-            if self.bytes > self.disk_bytes:
-                lost += self._enforce_bound()
-            at = stop
+        try:
+            while at < len(records):
+                if self._writer is None or self._writer_size >= self.segment_bytes:
+                    self._new_segment()
+                before = ends[at - 1] if at else 0
+                # What fits in this segment (at least one record: a segment may hold one more).
+                room = before + self.segment_bytes - self._writer_size
+                stop = max(at + 1, bisect.bisect_right(ends, room, at))
+                self._pending += b"".join(records[at:stop])
+                grown = ends[stop - 1] - before
+                self._writer_size += grown
+                segment = self._segments[-1]
+                segment.records += stop - at
+                segment.size += grown
+                self.records += stop - at
+                self.bytes += grown
+                at = stop  # in the buffer: spooled, even if writing it out fails below
+                if len(self._pending) >= 65536:
+                    self.sync()
+                if self.bytes > self.disk_bytes:
+                    lost += self._enforce_bound()
+        except OSError as error:
+            raise SpoolFailed(error, spooled=at, lost=lost) from error
         return lost
 
     def sync(self) -> None:
-        """Hand what was written to the operating system (it then survives a killed process)."""
-        if self._pending and self._writer is not None:
-            view = memoryview(self._pending)
-            while view:
-                view = view[self._writer.write(view) or 0 :]
-            view.release()
-            self._pending.clear()
+        """Hand what was written to the operating system (it then survives a killed process).
+        After a failed write, what did reach the file is not written again."""
+        if not self._pending or self._writer is None:
+            return
+        written = 0
+        try:
+            with memoryview(self._pending) as view:
+                while written < len(view):
+                    with view[written:] as rest:
+                        written += self._writer.write(rest) or 0
+        finally:
+            del self._pending[:written]
 
     def _new_segment(self) -> None:
         if self._writer is not None:
@@ -276,6 +296,18 @@ def _claim(path: Path) -> _Segment | None:
         start = _DONE.unpack(Path(str(path) + ".done").read_bytes()[: _DONE.size])[0]
     size = path.stat().st_size
     records = sum(1 for _ in _records(path, start))
+    if not records and size > start:  # not one record: another format, or damaged
+        aside = path.with_name(path.name + UNREADABLE)
+        logger.warning(
+            "spool %s: %d bytes hold no event this version can read; kept as %s",
+            path,
+            size - start,
+            aside.name,
+        )
+        path.rename(aside)
+        Path(str(path) + ".done").unlink(missing_ok=True)
+        lock.close()
+        return None
     return _Segment(path, lock, start, records, size)
 
 

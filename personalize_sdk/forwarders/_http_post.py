@@ -86,7 +86,8 @@ def environment_proxy(url: httpx.URL) -> str | None:
     (read by the standard library: ``<scheme>_PROXY``, ``ALL_PROXY``, ``NO_PROXY``)."""
     proxies = urllib.request.getproxies()
     proxy = proxies.get(url.scheme) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass(url.host):
+    host = f"{url.host}:{url.port}" if url.port else url.host  # NO_PROXY may name a port
+    if not proxy or urllib.request.proxy_bypass(host):
         return None
     return proxy if "://" in proxy else f"http://{proxy}"
 

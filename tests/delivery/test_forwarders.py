@@ -9,6 +9,7 @@ import random
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
+import httpx
 import msgpack
 import pytest
 
@@ -23,7 +24,7 @@ from personalize_sdk.forwarders import (
     RedisStreamForwarder,
     SegmentForwarder,
 )
-from personalize_sdk.forwarders._http_post import parse_retry_after
+from personalize_sdk.forwarders._http_post import environment_proxy, parse_retry_after
 from tests.stores.conftest import REDIS_URL
 
 from .sink import Sink
@@ -275,3 +276,17 @@ def test_the_environment_proxy_is_used_and_no_proxy_is_honoured(sink: Sink, monk
     monkeypatch.delenv("NO_PROXY")
     with pytest.raises(DeliveryFailed, match="network error"):  # through the dead proxy
         asyncio.run(_send_and_close(HttpForwarder(sink.url + "/direct", format="json")))
+
+
+def test_no_proxy_may_name_a_port(monkeypatch):
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "example.com:8443")
+    assert environment_proxy(httpx.URL("https://example.com:8443/v1/batch")) is None
+    assert environment_proxy(httpx.URL("https://example.com/v1/batch")) == (
+        "http://proxy.example:3128"
+    )
+    monkeypatch.setenv("ALL_PROXY", "proxy.example:1080")  # no scheme: http
+    assert environment_proxy(httpx.URL("http://other.example/")) == "http://proxy.example:1080"

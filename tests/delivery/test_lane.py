@@ -59,3 +59,26 @@ def test_a_spool_that_cannot_be_written_drops_and_counts_each_event(tmp_path):
     lane.offer(_events(7))  # the spool's folder cannot be made: every event is counted
     assert lane.dropped == {"disk_error": 7} and lane.spilled == 0
     assert "cannot spool" in (lane.last_error or "")
+
+
+def test_a_spool_that_fails_part_way_through_a_run_counts_what_it_took(tmp_path):
+    forwarder = HttpForwarder("http://127.0.0.1:9/", format="msgpack")
+    spool = Spool(tmp_path / "spool", disk_bytes=10**5)  # segments of 64 KB
+    lane = Lane(forwarder, 0, spool)
+    opened = []
+    new_segment = spool._new_segment
+
+    def second_fails() -> None:
+        if opened:
+            raise OSError(24, "Too many open files")
+        opened.append(True)
+        new_segment()
+
+    spool._new_segment = second_fails  # type: ignore[method-assign]
+    events = _events(200, size=1000)  # 200 KB: the second segment cannot be opened
+    lane.offer(events)
+    taken = len(lane.spool)
+    assert 0 < taken < 200
+    assert lane.spilled == taken and lane.dropped == {"disk_error": 200 - taken}
+    assert _everything(lane) == events[:taken]
+    spool.close()

@@ -167,3 +167,45 @@ def test_a_forked_child_leaves_the_parents_files_alone(tmp_path):
     assert spool.read_batch(10, 1000) == [b"parent"]  # the child's close wrote nothing twice
     spool.commit()
     spool.close()
+
+
+def test_a_segment_with_nothing_readable_is_set_aside_not_deleted(tmp_path, caplog):
+    # E.g. a segment of another format (this one was a 4-byte length, then the event).
+    path = tmp_path / f"{1:020d}-1.spool"
+    path.write_bytes(struct.pack(">I", 5) + b"event")
+    spool = Spool(tmp_path, disk_bytes=10**7)
+    with caplog.at_level("WARNING", logger="personalize_sdk.delivery"):
+        assert spool.adopt_orphans() == 0
+    assert "hold no event this version can read" in caplog.text
+    assert not path.exists()
+    assert (tmp_path / (path.name + ".unreadable")).read_bytes() == struct.pack(">I", 5) + b"event"
+    assert spool.adopt_orphans() == 0 and len(spool) == 0  # not taken up again
+    spool.close()
+
+
+def test_a_write_that_fails_part_way_is_not_written_twice(tmp_path):
+    spool = Spool(tmp_path, disk_bytes=10**7)
+    spool.extend(_items(3))
+
+    class Failing:
+        """Takes 10 bytes, then fails (a full disk)."""
+
+        def __init__(self, real):
+            self.real, self.calls = real, 0
+
+        def write(self, data):
+            self.calls += 1
+            if self.calls == 1:
+                return self.real.write(bytes(data[:10]))
+            raise OSError(28, "No space left on device")
+
+        def close(self):
+            self.real.close()
+
+    real = spool._writer
+    spool._writer = Failing(real)
+    with pytest.raises(OSError):
+        spool.sync()
+    spool._writer = real  # the disk has room again
+    assert _drain(spool) == _items(3)  # every byte once: the 10 bytes were not written again
+    spool.close()
