@@ -33,9 +33,6 @@ try:
 except ImportError:  # pragma: no cover - Windows: ownership by process id only
     fcntl = None  # type: ignore[assignment]
 
-_record = msgpack.Packer().pack
-"""One encoded event as a record (`bytes` pack as msgpack's ``bin``; the Packer is used only by
-the one thread that writes spools, the delivery thread)."""
 _READ_SIZE = 256 * 1024
 _TORN = (ValueError, msgpack.UnpackException)
 """What msgpack raises on bytes that are not records (it never writes them: a damaged file)."""
@@ -102,6 +99,9 @@ class Spool:
         """The batch handed out by `read_batch` and not yet committed: (segment, end, count)."""
         self.records = 0
         self.bytes = 0
+        self._record = msgpack.Packer().pack
+        """One encoded event as a record (`bytes` pack as msgpack's ``bin``); a Packer of this
+        spool's own, as a spool is written by one thread."""
 
     def __len__(self) -> int:
         return self.records
@@ -115,7 +115,7 @@ class Spool:
     def extend(self, items: Sequence[bytes]) -> int:
         """Spool encoded events, in order; returns how many old events the disk bound dropped.
         Raises `SpoolFailed` (an `OSError`) saying how many were spooled before it failed."""
-        records = list(map(_record, items))
+        records = list(map(self._record, items))
         ends = list(itertools.accumulate(map(len, records)))
         lost = 0
         at = 0
