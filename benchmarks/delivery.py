@@ -58,6 +58,7 @@ TARGET_SEGMENT = 50_000
 EVENTS = 200_000
 """Events per throughput round, and in the burst."""
 ROUNDS = 3
+IDLE_SECONDS = 10.0
 FLUSH_BOUND = 120.0
 """The longest any client may take to deliver what it queued, in seconds."""
 
@@ -97,6 +98,7 @@ def run(quick: bool = False) -> None:
         )
         capacity = _sink_capacity(sink, mix)
         _caller_cost(sink, calls, spool)
+        _idle(sink, calls[0], spool, IDLE_SECONDS // 5 if quick else IDLE_SECONDS)
         _throughput(sink, mix, calls, spool, events, capacity)
         _burst(sink, spool, events, visitors)
         _report_sink(sink)
@@ -268,6 +270,34 @@ def _report_caller_cost(
             f"ratio {ratio(forwarding, segment)}",
         )
     )
+
+
+# -- an idle process ---------------------------------------------------------------------------
+
+
+def _idle(sink: Sink, call: Call, spool: Path, seconds: float) -> None:
+    print(f"\n  idle: after one event, delivered, {seconds:g} s with nothing to send")
+    pz = Personalizer(
+        forwarders=[SegmentForwarder(WRITE_KEY, host=sink.url + CALLER_OURS)],
+        delivery=DeliverySettings(spool_dir=spool / "idle"),
+    )
+    contenders = [_ours_forwarding(pz), peers.segment(sink)]
+    try:
+        for contender in contenders:
+            contender.run([call], [0, 0])
+            contender.drain()
+        time.sleep(1.0)  # a retry or a last batch settles
+        before = [contender.background_cpu() for contender in contenders]
+        time.sleep(seconds)
+        after = [contender.background_cpu() for contender in contenders]
+    finally:
+        for contender in contenders:
+            contender.close()
+    for contender, first, last in zip(contenders, before, after, strict=True):
+        if first is None or last is None:
+            continue
+        share = (last - first) / seconds * 100
+        print(f"  {contender.name}: its background threads used {share:.2f}% of a core")
 
 
 # -- 2. delivered throughput -------------------------------------------------------------------

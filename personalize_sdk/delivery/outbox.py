@@ -35,6 +35,7 @@ from ..events import Event
 from ..forwarders import Forwarder
 from ..frozen_event import FrozenEvent, freeze
 from ..segment_message import Identified
+from .alarm import Alarm
 from .lane import Lane
 from .spool import Spool
 
@@ -42,6 +43,10 @@ logger = logging.getLogger("personalize_sdk.delivery")
 
 _BUSY_TICK = 0.002
 _IDLE_TICK = 0.02
+_LONGEST_IDLE_TICK = 0.25
+"""Idle, the dispatcher naps twice as long each round, up to this: the first event after a
+quiet spell waits at most this long to be sorted to the lanes (a batch waits for its
+`interval`, 1 s by default, anyway; `flush` sorts at once)."""
 _ROUND = 5000
 """Events moved per dispatcher round before the lanes get a turn."""
 
@@ -70,7 +75,7 @@ class Outbox:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
+        self._stop: Alarm | None = None
         self._lanes: list[Lane] = []
         self._pid = os.getpid()
 
@@ -122,7 +127,7 @@ class Outbox:
             thread, loop, stop = self._thread, self._loop, self._stop
         if thread is not None and loop is not None and stop is not None:
             with contextlib.suppress(RuntimeError):  # the loop is gone already
-                loop.call_soon_threadsafe(stop.set)
+                loop.call_soon_threadsafe(stop.ring)
             # Stopping spills memory to disk and closes connections: quick, but bounded too.
             thread.join(max(1.0, timeout - (time.monotonic() - started)))
         self._running = False
@@ -197,7 +202,7 @@ class Outbox:
                 continue
             if found:
                 logger.info("forwarder %r: sending %d events an earlier run left", lane.name, found)
-        stop = asyncio.Event()
+        stop = Alarm()
         with self._lock:
             self._lanes = lanes
             self._loop = asyncio.get_running_loop()
@@ -206,13 +211,18 @@ class Outbox:
         tasks = [asyncio.create_task(lane.run(), name=f"lane-{lane.name}") for lane in lanes]
         logged: dict[str, tuple[Any, ...]] = {}
         next_log = time.monotonic() + self.settings.log_interval
-        while not stop.is_set():
+        idle = _IDLE_TICK
+        while not stop.rung:
             moved = self._dispatch()
             if time.monotonic() >= next_log:
                 self._log_counters(logged)
                 next_log = time.monotonic() + self.settings.log_interval
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), _BUSY_TICK if moved else _IDLE_TICK)
+            if moved:
+                idle = _IDLE_TICK
+                await stop.sleep(_BUSY_TICK)
+            else:
+                await stop.sleep(idle)
+                idle = min(idle * 2, _LONGEST_IDLE_TICK)
         while self._dispatch():
             pass
         for task in tasks:
