@@ -295,6 +295,7 @@ def _idle(sink: Sink, call: Call, spool: Path, seconds: float) -> None:
             contender.close()
     for contender, first, last in zip(contenders, before, after, strict=True):
         if first is None or last is None:
+            print(f"  {contender.name}: n/a (its background threads could not be read)")
             continue
         share = (last - first) / seconds * 100
         print(f"  {contender.name}: its background threads used {share:.2f}% of a core")
