@@ -12,6 +12,7 @@ import attrs
 import pytest
 
 from personalize_sdk import Personalizer
+from personalize_sdk.delivery.alarm import Alarm
 from personalize_sdk.delivery_config import DeliverySettings
 from personalize_sdk.forwarders import HttpForwarder, SegmentForwarder
 
@@ -424,3 +425,23 @@ def test_the_counters_are_logged_at_info_when_they_change(sink: Sink, tmp_path, 
         lines = caplog.text.count("forwarder 'logged':")
         time.sleep(0.3)  # unchanged counters: not logged again
         assert caplog.text.count("forwarder 'logged':") == lines
+
+
+@pytest.mark.parametrize(("memory_bytes", "longest"), [(0, 0.02), (1_000_000, 0.25)])
+def test_idle_the_dispatcher_naps_longer_but_not_when_every_event_goes_to_disk(
+    sink: Sink, delivery, monkeypatch, memory_bytes, longest
+):
+    naps: list[float] = []
+    sleep = Alarm.sleep
+
+    async def recorded(self, seconds):
+        naps.append(seconds)
+        await sleep(self, seconds)
+
+    monkeypatch.setattr(Alarm, "sleep", recorded)
+    settings = attrs.evolve(delivery, memory_bytes=memory_bytes)
+    with Personalizer(forwarders=[SegmentForwarder("k", host=sink.url)], delivery=settings) as pz:
+        _track(pz, 1)
+        assert _wait(lambda: len(naps) >= 12)  # quiet: 12 naps reach the longest
+        assert max(naps) == longest
+        assert pz.flush(5.0) is True
