@@ -12,7 +12,6 @@ and dropped alone. Each lane runs as its own task, so a slow destination delays 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import logging
 import time
@@ -26,6 +25,7 @@ from ..forwarders._base import DirectEncoder
 from ..frozen_event import FrozenEvent, thawed
 from ..segment_bytes import Encodable
 from ..segment_message import event_name, to_message
+from .alarm import Alarm
 from .backoff import retry_delay
 from .spool import Spool, SpoolFailed
 
@@ -65,7 +65,10 @@ class Lane:
         self.dropped: dict[str, int] = {}
         self.last_error: str | None = None
         self.breaker = CircuitBreaker(failures=5, cool_down=1.0, max_cool_down=30.0)
-        self.wake = asyncio.Event()
+        self.wake = Alarm()
+        """Rung by the dispatcher when this lane has something to do that cannot wait for the
+        batch interval: a first event in memory (its interval starts), a full batch, a
+        backlog on disk, a flush."""
 
     @property
     def name(self) -> str:
@@ -179,7 +182,7 @@ class Lane:
         while True:
             batch = self._take()
             if batch is None:
-                self.wake.clear()
+                self.wake.reset()
                 await self._wait()
                 continue
             self.inflight = batch
@@ -190,19 +193,24 @@ class Lane:
             self.inflight_from_spool = False
             self.batches += 1
 
+    @property
+    def pressing(self) -> bool:
+        """A batch should go now, whatever the interval says: a flush is asked for, events wait
+        on disk already (no point waiting for a full batch), or memory holds a full one."""
+        forwarder = self.forwarder
+        return bool(
+            self.flushing
+            or len(self.spool)
+            or len(self.memory) >= forwarder.batch_size
+            or self.in_memory >= forwarder.batch_bytes
+        )
+
     def _take(self) -> list[bytes] | None:
         forwarder = self.forwarder
         size, limit = forwarder.batch_size, forwarder.batch_bytes
         memory = self.memory
         if memory:
-            due = (
-                self.flushing
-                or len(self.spool)  # behind already: no point waiting for a full batch
-                or len(memory) >= size
-                or self.in_memory >= limit
-                or time.monotonic() - self.oldest >= forwarder.interval
-            )
-            if not due:
+            if not self.pressing and time.monotonic() - self.oldest < forwarder.interval:
                 return None
             batch: list[bytes] = []
             taken = 0
@@ -225,8 +233,7 @@ class Lane:
         timeout = None
         if self.memory:
             timeout = max(0.0, self.forwarder.interval - (time.monotonic() - self.oldest))
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.wake.wait(), timeout)
+        await self.wake.sleep(timeout)
 
     async def _deliver(self, batch: Sequence[bytes]) -> None:
         """Until it is delivered or dropped for good; cancelled only at shutdown."""

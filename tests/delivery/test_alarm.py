@@ -41,3 +41,18 @@ def test_a_ring_from_another_thread_through_the_loop_ends_the_nap():
         return time.monotonic() - started
 
     assert asyncio.run(scenario()) < 5.0
+
+
+def test_a_reset_alarm_sleeps_again_and_none_sleeps_until_it_rings():
+    async def scenario() -> tuple[bool, float]:
+        alarm = Alarm()
+        alarm.ring()
+        alarm.reset()
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.05, alarm.ring)
+        started = time.monotonic()
+        await alarm.sleep(None)  # no timer: only the ring ends it
+        return alarm.rung, time.monotonic() - started
+
+    rung, slept = asyncio.run(scenario())
+    assert rung and 0.04 <= slept < 5.0

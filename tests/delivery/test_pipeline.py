@@ -433,15 +433,43 @@ def test_idle_the_dispatcher_naps_longer_but_not_when_every_event_goes_to_disk(
 ):
     naps: list[float] = []
     sleep = Alarm.sleep
-
-    async def recorded(self, seconds):
-        naps.append(seconds)
-        await sleep(self, seconds)
-
-    monkeypatch.setattr(Alarm, "sleep", recorded)
     settings = attrs.evolve(delivery, memory_bytes=memory_bytes)
     with Personalizer(forwarders=[SegmentForwarder("k", host=sink.url)], delivery=settings) as pz:
+
+        async def recorded(self, seconds):
+            if self is pz._outbox._stop:  # the dispatcher's naps (not the lanes')
+                naps.append(seconds)
+            await sleep(self, seconds)
+
+        monkeypatch.setattr(Alarm, "sleep", recorded)
         _track(pz, 1)
         assert _wait(lambda: len(naps) >= 12)  # quiet: 12 naps reach the longest
         assert max(naps) == longest
         assert pz.flush(5.0) is True
+
+
+def test_a_lane_is_woken_for_its_first_event_and_a_full_batch_not_for_every_round(
+    sink: Sink, delivery, monkeypatch
+):
+    rings: list[object] = []
+    ring = Alarm.ring
+
+    def counted(self):
+        rings.append(self)
+        ring(self)
+
+    monkeypatch.setattr(Alarm, "ring", counted)
+    forwarder = SegmentForwarder("k", host=sink.url, interval=30.0, batch_size=10)
+    with Personalizer(forwarders=[forwarder], delivery=delivery) as pz:
+
+        def lane_rings() -> int:
+            return sum(1 for alarm in rings if alarm is not pz._outbox._stop)
+
+        for n in range(4):  # rounds of the dispatcher apart: each sorts one event
+            _track(pz, 1, start=n)
+            assert _wait(lambda: not pz._outbox._intake)
+        assert lane_rings() == 1  # the first event started the interval; the rest just wait
+        assert sink.batches == []
+        _track(pz, 6, start=4)  # a full batch of 10: it goes now, not in 30 s
+        assert _wait(lambda: len(sink.message_ids()) == 10)
+        assert lane_rings() == 2
