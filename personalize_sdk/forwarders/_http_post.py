@@ -9,9 +9,15 @@ none of what an ``AsyncClient`` adds on every request (cookies, auth flows, redi
 hooks), which is a quarter of a request's CPU (1,272 vs 1,663 us per 140 KB request on this
 machine, medians of 6 interleaved runs). What the client would take from the environment is
 kept: the proxy for the URL (``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``, ``NO_PROXY``, as
-the standard library reads them) and the transport's own ``SSL_CERT_FILE``. TLS is set up
-only for an ``https://`` URL: loading the CA bundle costs 30-50 ms of CPU, in every process
-and after every fork.
+the standard library reads them) and ``SSL_CERT_FILE``/``SSL_CERT_DIR``.
+
+The TLS context (`tls_context`) is made where the forwarder is built, once, and every `Poster`
+of the process and of its forked children uses it. So no delivery thread is inside OpenSSL
+making one when gunicorn ``--preload`` forks: a lock OpenSSL held then would stay held in the
+child for good. (tests/delivery/test_fork.py once saw a worker whose delivery thread never sent
+anything, in 8 runs; that this was the cause is likely, not proven.) Nor does every forked
+child load the CA bundle again (30-50 ms of CPU). A plain ``http://`` destination loads no
+certificates.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import contextlib
 import gzip
 import importlib
 import math
+import ssl
 import time
 import urllib.request
 from collections.abc import Mapping
@@ -49,14 +56,21 @@ SPLITTABLE_STATUS = frozenset({400, 413, 422})
 USER_AGENT = "personalize-sdk/0.1.0"
 
 
+def tls_context(url: str) -> ssl.SSLContext:
+    """What `Poster` checks the destination's certificate with (certifi's bundle, or the
+    environment's ``SSL_CERT_FILE``/``SSL_CERT_DIR``); for plain http, an empty one (a proxy
+    could still be https)."""
+    return httpx.create_ssl_context(verify=url.startswith("https://"))
+
+
 class Poster:
     """Connections to one URL (a pool of at most 4, 2 kept alive), and how to POST to it."""
 
-    def __init__(self, url: str, timeout: float) -> None:
+    def __init__(self, url: str, timeout: float, tls: ssl.SSLContext) -> None:
         self.url = httpx.URL(url)
         self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
         self._transport = httpx.AsyncHTTPTransport(
-            verify=self.url.scheme == "https",  # plain http: no certificates to load
+            verify=tls,
             limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
             proxy=environment_proxy(self.url),
         )

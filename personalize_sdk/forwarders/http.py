@@ -14,7 +14,7 @@ from .._exceptions import ConfigError
 from ..segment_message import iso_timestamp
 from ._base import expect
 from ._formatted import FormattedForwarder
-from ._http_post import Poster, post_batch
+from ._http_post import Poster, post_batch, tls_context
 
 
 class HttpForwarder(FormattedForwarder):
@@ -41,6 +41,7 @@ class HttpForwarder(FormattedForwarder):
             **(headers or {}),
         }
         self.timeout = timeout
+        self._tls = tls_context(self.url)  # here, not in the delivery thread: see _http_post
         self._client: Poster | None = None
 
     @classmethod
@@ -76,7 +77,7 @@ class HttpForwarder(FormattedForwarder):
 
     async def send(self, items: Sequence[bytes]) -> None:
         if self._client is None:
-            self._client = Poster(self.url, self.timeout)
+            self._client = Poster(self.url, self.timeout, self._tls)
         await post_batch(self._client, self.body(items), self.headers, compress=self.gzip)
 
     async def aclose(self) -> None:

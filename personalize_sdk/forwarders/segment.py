@@ -16,7 +16,7 @@ from typing import Any
 from .._exceptions import ConfigError
 from ..segment_message import iso_timestamp
 from ._base import BaseForwarder, expect
-from ._http_post import Poster, post_batch
+from ._http_post import Poster, post_batch, tls_context
 
 DEFAULT_HOST = "https://api.segment.io"
 
@@ -46,6 +46,7 @@ class SegmentForwarder(BaseForwarder):
         token = base64.b64encode(f"{write_key}:".encode()).decode()
         self.headers = {"Content-Type": "application/json", "Authorization": f"Basic {token}"}
         self._envelope_tail = b',"writeKey":' + json.dumps(write_key).encode()
+        self._tls = tls_context(self.url)  # here, not in the delivery thread: see _http_post
         self._client: Poster | None = None
 
     @classmethod
@@ -74,7 +75,7 @@ class SegmentForwarder(BaseForwarder):
 
     async def send(self, items: Sequence[bytes]) -> None:
         if self._client is None:
-            self._client = Poster(self.url, self.timeout)
+            self._client = Poster(self.url, self.timeout, self._tls)
         await post_batch(self._client, self.body(items), self.headers, compress=self.gzip)
 
     async def aclose(self) -> None:

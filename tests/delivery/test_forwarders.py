@@ -290,3 +290,15 @@ def test_no_proxy_may_name_a_port(monkeypatch):
     )
     monkeypatch.setenv("ALL_PROXY", "proxy.example:1080")  # no scheme: http
     assert environment_proxy(httpx.URL("http://other.example/")) == "http://proxy.example:1080"
+
+
+def test_the_tls_context_is_made_with_the_forwarder_and_checks_https_certificates():
+    import ssl
+
+    secure = SegmentForwarder("k", host="https://api.segment.io")
+    assert secure._tls.verify_mode == ssl.CERT_REQUIRED and secure._tls.check_hostname
+    assert secure._tls.cert_store_stats()["x509_ca"] > 0  # certifi's bundle, loaded once here
+    plain = HttpForwarder("http://127.0.0.1:9/in")
+    assert plain._tls.verify_mode == ssl.CERT_NONE  # nothing to verify, nothing loaded
+    plain.after_fork()
+    assert plain._tls is not None  # a forked child keeps the context: no OpenSSL work there
