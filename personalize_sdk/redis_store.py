@@ -180,14 +180,9 @@ class RedisStore:
             cached = self._links.get(visitor_id)
             began = self._news.now
         if cached is None:
-            if not self.breaker.allow():
+            found = self._read(lambda: self._read_visitor(keys=self._visitor_keys(visitor_id)))
+            if found is _MISSING:
                 return None  # unknown while Redis is away: not cached
-            try:
-                found = self._read_visitor(keys=self._visitor_keys(visitor_id))
-            except _FAULTS as error:
-                self._fault("read", error)
-                return None
-            self.breaker.success()
             cached = self._visitor_read(visitor_id, found, began)
         return cached or None
 
@@ -223,15 +218,10 @@ class RedisStore:
             if entry is not None:
                 return entry
             began = self._news.now
-        if not self.breaker.allow():
+        found = self._read(lambda: self.redis.hmget(self.keys.profile(key), "d", "v"))
+        if found is _MISSING:
             return None
-        try:
-            data, version = self.redis.hmget(self.keys.profile(key), "d", "v")
-        except _FAULTS as error:
-            self._fault("read", error)
-            return None
-        self.breaker.success()
-        entry = _stored(data, version)
+        entry = _stored(*found)
         with self._lock:
             return self._kept(key, entry, began)
 
@@ -273,7 +263,21 @@ class RedisStore:
         with self._lock:
             self._kept(key, entry, began)
 
+    def _read(self, command: Callable[[], Any]) -> Any:
+        """`command`'s answer, or `_MISSING` while Redis is away (the breaker open, or this
+        read failed: counted as `faults.read`)."""
+        if not self.breaker.allow():
+            return _MISSING
+        try:
+            result = command()
+        except _FAULTS as error:
+            self._fault("read", error)
+            return _MISSING
+        self.breaker.success()
+        return result
+
     async def _aread(self, command: Callable[[Any], Any]) -> Any:
+        """`_read` on the asyncio client of the running loop."""
         if not self.breaker.allow():
             return _MISSING
         try:
@@ -307,14 +311,9 @@ class RedisStore:
 
     def _read_link(self, visitor_id: str) -> str | None:
         """The user id the visitor is linked to (`_NO_LINK`: none; None: Redis unreachable)."""
-        if not self.breaker.allow():
+        user_id = self._read(lambda: self.redis.get(self.keys.link(visitor_id)))
+        if user_id is _MISSING:
             return None
-        try:
-            user_id = self.redis.get(self.keys.link(visitor_id))
-        except _FAULTS as error:
-            self._fault("read", error)
-            return None
-        self.breaker.success()
         return _NO_LINK if user_id is None else user_id.decode()
 
     # -- writes -------------------------------------------------------------------------------

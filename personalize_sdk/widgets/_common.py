@@ -17,6 +17,7 @@ from typing import Any
 from .._exceptions import ConfigError
 from ..identity_memo import IdentityMemo
 from ..read_only import ReadOnlyDict
+from ..widget_data import CARDS_REMEMBERED
 from ._fields import (
     LATEST_EPOCH,
     escape_text,
@@ -214,5 +215,5 @@ def product_list(products: Sequence[Any]) -> str:
     return f'<ul class="pz-products">{"".join(rendered)}</ul>'
 
 
-_CARD_HTML: IdentityMemo[Any, str] = IdentityMemo(16_384)
-"""The markup of the cards `widget_data` keeps (as many: `CARDS_REMEMBERED`)."""
+_CARD_HTML: IdentityMemo[Any, str] = IdentityMemo(CARDS_REMEMBERED)
+"""The markup of the cards `widget_data` keeps, as many."""
