@@ -2,18 +2,22 @@
 
     python -m benchmarks._instructions_child CONTENDER WARM CALLS
 
-Builds the contender (``null``, ``ours``, ``segment`` or ``posthog``; the peers send to a sink in
-this process), makes WARM untimed calls of the `track` mix, then CALLS more, and leaves at once
-(`os._exit`): no flush or shutdown adds instructions to the main thread after the calls.
+Builds the contender (``null``, ``ours``, ``forwarding``: ours with a `segment` forwarder,
+``segment`` or ``posthog``; the forwarder and the peers send to a sink in this process), makes
+WARM untimed calls of the `track` mix, then CALLS more, and leaves at once (`os._exit`): no
+flush or shutdown adds instructions to the main thread after the calls.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 
 from personalize_sdk import Personalizer
+from personalize_sdk.delivery_config import DeliverySettings
+from personalize_sdk.forwarders import SegmentForwarder
 
 from . import peers
 from .peers import Call, Contender, SinkServer
@@ -27,6 +31,14 @@ def _null() -> Contender:
     return Contender("null", peers.positional_loop(lambda visitor_id, event, properties: None))
 
 
+def _forwarding(sink: SinkServer) -> Personalizer:
+    """The delivery benchmark's caller: a `segment` forwarder to the sink, a spool of its own."""
+    return Personalizer(
+        forwarders=[SegmentForwarder("bench-write-key", host=sink.url)],
+        delivery=DeliverySettings(spool_dir=tempfile.mkdtemp(prefix="pz-instructions-spool-")),
+    )
+
+
 def main(argv: Sequence[str]) -> int:
     name, warm, count = argv[0], int(argv[1]), int(argv[2])
     peers.guard_loopback()
@@ -38,6 +50,7 @@ def main(argv: Sequence[str]) -> int:
     contender = {
         "null": _null,
         "ours": lambda: peers.ours(Personalizer()),
+        "forwarding": lambda: peers.ours(_forwarding(sink)),
         "segment": lambda: peers.segment(sink),
         "posthog": lambda: peers.posthog(sink),
     }[name]()

@@ -28,10 +28,11 @@ from .stats import header, ratio
 WARM = 600
 """Calls before the counted ones: every shape planned, every cache filled."""
 CALLS = 1_500
-CONTENDERS = ("null", "ours", "segment", "posthog")
+CONTENDERS = ("null", "ours", "forwarding", "segment", "posthog")
 LABELS = {
     "null": "the harness loop alone",
     "ours": "personalize-sdk",
+    "forwarding": "personalize-sdk + segment fwd",
     "segment": "segment-analytics-python",
     "posthog": "posthog",
 }
@@ -67,6 +68,12 @@ def run(quick: bool = False) -> None:
     print(
         f"  ours/{fastest}: {ratio(ours, counts[fastest] - loop)} of the instructions "
         f"(the `track` benchmark's target asks <= {TARGET_PEER_RATIO:g} of the time)"
+    )
+    forwarding = counts["forwarding"] - loop
+    print(
+        f"  with a segment forwarder: {ratio(forwarding, counts['segment'] - loop)} of Segment's "
+        f"(the `delivery` benchmark's target asks <= {TARGET_PEER_RATIO:g} of the time); the "
+        f"forwarder adds {forwarding - ours:,.0f} instructions per call"
     )
 
 
