@@ -2,7 +2,7 @@
 
 A missing, tampered or malformed cookie is a new visitor, never an error. The adapters read the
 cookie with `visitor_from_cookie` and, when `Visitor.is_new` (or to renew its lifetime), set the
-header `set_cookie_header` gives.
+header `set_cookie_header` gives (or, in Django's cookie jar, the `VisitorCookie` it formats).
 """
 
 from __future__ import annotations
@@ -68,19 +68,54 @@ def _checked(value: str, signer: Signer) -> str | None:
     return visitor_id
 
 
+@attrs.frozen
+class VisitorCookie:
+    """The cookie that keeps a visitor: its attributes besides these are fixed (``Path=/``,
+    ``HttpOnly``, ``SameSite=Lax``)."""
+
+    name: str
+    value: str
+    """The signed visitor id."""
+    max_age: int
+    secure: bool
+
+    def header(self) -> str:
+        """The value of its ``Set-Cookie`` header."""
+        parts = [
+            f"{self.name}={self.value}",
+            "Path=/",
+            f"Max-Age={self.max_age}",
+            "HttpOnly",
+            "SameSite=Lax",
+        ]
+        if self.secure:
+            parts.append("Secure")
+        return "; ".join(parts)
+
+    def morsel_attributes(self) -> dict[str, Any]:
+        """The same attributes for a `http.cookies.Morsel` (Django's cookie jar)."""
+        attributes: dict[str, Any] = {
+            "path": "/",
+            "max-age": self.max_age,
+            "httponly": True,
+            "samesite": "Lax",
+        }
+        if self.secure:
+            attributes["secure"] = True
+        return attributes
+
+
+def visitor_cookie(
+    visitor: Visitor, signer: Signer, settings: IntegrationSettings, *, https: bool
+) -> VisitorCookie:
+    """The cookie that keeps `visitor` for `cookie_max_age`."""
+    secure = https if settings.cookie_secure is None else settings.cookie_secure
+    signed = visitor.cookie if visitor.cookie is not None else signer.sign(visitor.id)
+    return VisitorCookie(settings.cookie_name, signed, settings.cookie_max_age, secure)
+
+
 def set_cookie_header(
     visitor: Visitor, signer: Signer, settings: IntegrationSettings, *, https: bool
 ) -> str:
     """The value of a ``Set-Cookie`` header that keeps `visitor` for `cookie_max_age`."""
-    secure = https if settings.cookie_secure is None else settings.cookie_secure
-    signed = visitor.cookie if visitor.cookie is not None else signer.sign(visitor.id)
-    parts = [
-        f"{settings.cookie_name}={signed}",
-        "Path=/",
-        f"Max-Age={settings.cookie_max_age}",
-        "HttpOnly",
-        "SameSite=Lax",
-    ]
-    if secure:
-        parts.append("Secure")
-    return "; ".join(parts)
+    return visitor_cookie(visitor, signer, settings, https=https).header()

@@ -28,6 +28,8 @@ from django.test import AsyncClient, Client, override_settings
 from django.test.utils import setup_test_environment, teardown_test_environment
 
 from personalize_sdk import Personalizer, assets
+from personalize_sdk.integrations._settings import IntegrationSettings
+from personalize_sdk.integrations._visitor import Visitor, set_cookie_header
 from tests.helpers import Clock
 
 SETTINGS_MODULE = "tests.integrations.django_project.settings"
@@ -185,6 +187,26 @@ class TestPageViews:
         ]
         profile = pz.profile(visitor)
         assert profile.counters["Page Viewed"] == 1 and profile.session.page_type == "home"
+
+    @pytest.mark.parametrize(
+        ("agent", "device"),
+        [("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148", "mobile"),
+         ("Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X)", "tablet"),
+         ("Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0", "desktop"), (None, None)],
+    )  # fmt: skip
+    def test_the_device_is_read_from_the_user_agent(
+        self, pz: Personalizer, agent: str | None, device: str | None
+    ) -> None:
+        headers = {} if agent is None else {"HTTP_USER_AGENT": agent}
+        assert Client().get("/page/", **headers).json() == {"type": "other", "device": device}
+
+    def test_the_cookie_carries_exactly_the_shared_attributes(self, pz: Personalizer) -> None:
+        for secure in (False, True):
+            header = Client().get("/", secure=secure).cookies["pz_vid"].OutputString()
+            value = header.split(";")[0].split("=", 1)[1]
+            visitor = Visitor(pz.signer.unsign(value), False, value)
+            shared = set_cookie_header(visitor, pz.signer, IntegrationSettings(), https=secure)
+            assert sorted(header.lower().split("; ")) == sorted(shared.lower().split("; "))
 
     def test_the_page_a_view_sets_is_the_one_tracked(self, pz: Personalizer, tracked: list) -> None:
         Client().get("/p/w-1")

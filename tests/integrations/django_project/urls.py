@@ -50,6 +50,11 @@ def who(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"visitor": handle.visitor_id, "user": handle.user_id})
 
 
+def page(request: HttpRequest) -> JsonResponse:
+    resolved = request.personalize.page  # type: ignore[attr-defined]
+    return JsonResponse({"type": resolved.type, "device": resolved.device})
+
+
 urlpatterns = [
     path("", home),
     path("p/<str:sku>", product),
@@ -57,6 +62,7 @@ urlpatterns = [
     path("bare/", bare),
     path("api/", api),
     path("who/", who),
+    path("page/", page),
     path("form/", form),
     path("async/", async_page),
     path("login/", LoginView.as_view()),
