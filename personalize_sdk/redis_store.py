@@ -17,9 +17,11 @@ The request path never waits on a write:
 - Redis being down never takes a page down: connect and read timeouts are 50 ms, a circuit
   breaker stops calling a dead server at all, reads then answer from the local cache (or as an
   unknown shopper), and queued writes wait (up to `max_pending` events) and are written when
-  Redis is back. Beyond `max_pending` the oldest events leave the queue, counted as `dropped`:
-  they reach Redis only if this process's copy of the profile can be written as is (no other
-  process changed that shopper meanwhile), and are lost otherwise.
+  Redis is back. A local copy holding events not yet written stays past `local_ttl` and
+  `local_size` until they are (`LocalCache`'s `keep`): the shopper's pages keep showing them.
+  Beyond `max_pending` the oldest events leave the queue, counted as `dropped`: they reach
+  Redis only if this process's copy of the profile can be written as is (no other process
+  changed that shopper meanwhile), and are lost otherwise.
 - Fork-safe: a child process (gunicorn ``--preload``) starts with an empty cache and queue and
   its own connections, threads, locks and circuit breaker; the parent's queue stays the
   parent's to send. The client's pool is `fork_safe` (see `_redis_fork`).
@@ -149,7 +151,11 @@ class RedisStore:
         self._lock = threading.RLock()
         # Its own breaker too: the parent's lock may have been held by its writer at the fork.
         self.breaker = CircuitBreaker()
-        self._cache: LocalCache[str, _Entry] = LocalCache(self._local_size, self._local_ttl)
+        # A copy holding events not yet written is kept past its time to live and the size (an
+        # outage, a slow writer): it is the only place they show. One per queued event at most.
+        self._cache: LocalCache[str, _Entry] = LocalCache(
+            self._local_size, self._local_ttl, keep=_unwritten
+        )
         self._links: LocalCache[str, str] = LocalCache(self._local_size, self._local_ttl)
         self._news = InvalidationLog()
         """Invalidations from other processes, for reads and writes that were in flight."""
@@ -397,6 +403,8 @@ class RedisStore:
             owner = self._cache.get(dropped.key)
             if owner is not None and any(op is dropped for op in owner.pending):
                 owner.pending = [op for op in owner.pending if op is not dropped]
+                if not owner.pending:
+                    self._cache.release(dropped.key)
 
     def identify(self, visitor_id: str, user_id: str, change: Change, *args: Any) -> Profile:
         self.flush()
@@ -727,6 +735,7 @@ class RedisStore:
             written_ops = set(ops)  # by identity (ops moved here from a visitor are not pending)
             entry.pending = [op for op in entry.pending if op not in written_ops]
             if not entry.pending:
+                self._cache.release(key)  # a copy like any other again, if it was held
                 if self._news.since(key, began):  # another process wrote it after this one
                     self._cache.pop(key, None)
                     return
@@ -837,6 +846,10 @@ class RedisStore:
             value = self.counts.get(name, 0) + by
             self.counts[name] = value
             return value
+
+
+def _unwritten(entry: _Entry) -> bool:
+    return bool(entry.pending)
 
 
 def _same(pending: list[_Op], ops: list[_Op]) -> bool:

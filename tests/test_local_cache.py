@@ -77,3 +77,63 @@ def test_items_is_a_snapshot_the_cache_may_change_under():
 def test_bad_bounds_are_refused(maxsize, ttl):
     with pytest.raises(ValueError, match="expected maxsize"):
         LocalCache(maxsize, ttl)
+
+
+# -- entries to keep ----------------------------------------------------------------------------
+
+
+def _keeping(maxsize: int, clock: Clock) -> LocalCache[str, list[str]]:
+    """Values are lists; a non-empty one is to be kept (a copy with unwritten events)."""
+    return LocalCache(maxsize, 30.0, timer=clock, keep=bool)
+
+
+def test_an_entry_to_keep_outlives_its_ttl_until_released():
+    clock = Clock()
+    cache = _keeping(10, clock)
+    cache["a"], cache["b"] = ["event"], []
+    clock.now += 31
+    assert cache.get("a") == ["event"]
+    assert "a" in cache and "b" not in cache
+    assert cache.get("b") is None
+    assert list(cache.items()) == [("a", ["event"])]
+    assert cache.get("a") == ["event"]  # held, asked again
+    cache.release("a")
+    assert cache.get("a") is None and "a" not in cache and len(cache) == 0
+
+
+def test_an_entry_to_keep_is_held_when_the_cache_is_full_and_returns_when_written():
+    clock = Clock()
+    cache = _keeping(2, clock)
+    cache["a"] = ["event"]
+    cache["b"], cache["c"], cache["d"] = [], [], []
+    assert cache.get("a") == ["event"]  # pushed out of the two, held
+    assert cache.get("b") is None  # not to keep: gone
+    assert len(cache) == 3 and [key for key, _ in cache.items()] == ["a", "c", "d"]
+    cache["a"] = ["event", "another"]  # written again: back among the two, the oldest leaves
+    assert cache.get("a") == ["event", "another"]
+    assert cache.get("c") is None and len(cache) == 2
+    cache["e"], cache["f"] = [], []
+    cache.release("a")  # nothing to keep it for any more: a held entry leaves
+    assert cache.get("a") is None and len(cache) == 2
+
+
+def test_a_value_that_need_not_be_kept_any_more_leaves_like_any_other():
+    clock = Clock()
+    cache = _keeping(10, clock)
+    value = ["event"]
+    cache["a"] = value
+    value.clear()  # its events written: the owner's predicate now says no
+    clock.now += 31
+    assert cache.get("a") is None and len(cache) == 0
+
+
+def test_pop_and_clear_reach_held_entries():
+    clock = Clock()
+    cache = _keeping(1, clock)
+    cache["a"], cache["b"] = ["event"], ["other"]
+    assert cache.pop("a") == ["event"] and cache.get("a") is None
+    clock.now += 31
+    assert cache.pop("b") == ["other"]  # expired, but to keep
+    cache["c"], cache["d"] = ["event"], ["other"]
+    cache.clear()
+    assert len(cache) == 0 and cache.get("c") is None

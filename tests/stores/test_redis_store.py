@@ -449,6 +449,40 @@ def test_past_the_buffer_the_oldest_events_leave_the_queue_and_are_counted(serve
     store.close()
 
 
+def test_in_an_outage_a_copy_with_unwritten_events_outlives_its_ttl_and_the_size(server):
+    # The local copy is the only place the shopper's unwritten events show: were it let go
+    # (its time to live out, more shoppers than local_size), their pages would show a profile
+    # of the later events only, until Redis is back.
+    store = RedisStore(server.url, prefix="t:", local_ttl=0.3, local_size=2)
+    pz = Personalizer(store=store, strict=True)
+    pz.track("v1", "Page Viewed")
+    assert store.flush()
+    listening(store)
+    server.kill()
+    for _ in range(3):
+        pz.track("v1", "Product Viewed", {"product_id": "p1"})
+    for n in range(5):  # more shoppers than the cache holds
+        pz.track(f"other-{n}", "Page Viewed")
+    time.sleep(0.4)  # past local_ttl
+    assert pz.profile("v1").counters == {"Page Viewed": 1, "Product Viewed": 3}
+    assert pz.profile("v1").recently_viewed == ("p1",)
+    pz.track("v1", "Page Viewed")
+    assert pz.profile("v1").counters == {"Page Viewed": 2, "Product Viewed": 3}
+    assert pz.profile("other-0").counters == {"Page Viewed": 1}
+    server.start()
+    assert store.flush(timeout=10), store.stats()
+    fresh = RedisStore(server.url, prefix="t:")
+    assert fresh.load("v:v1").counters == {"Page Viewed": 2, "Product Viewed": 3}
+    assert [fresh.load(f"v:other-{n}").counters for n in range(5)] == [{"Page Viewed": 1}] * 5
+    # Written, they are copies like any other again: the cache keeps to its size.
+    for n in range(5):
+        pz.track(f"later-{n}", "Page Viewed")
+    assert store.flush(timeout=10)
+    assert len(store._cache) <= 2
+    store.close()
+    fresh.close()
+
+
 def test_after_its_connection_drops_the_listener_forgets_what_it_may_have_missed(make):
     # A shop's own client, with redis-py's retries (which would mend the subscription silently,
     # and the news of the gap would be lost). The notice of the other process's write is lost
