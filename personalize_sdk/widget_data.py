@@ -17,7 +17,7 @@ import attrs
 
 from .campaign import Campaign, Variant
 from .campaign_kinds import RECOMMENDATION_TITLES, Article
-from .catalog import Catalog, Product
+from .catalog import Catalog, MemoryCatalog, Product
 from .copy import CopyTemplate, VariedCopy
 from .coupons import Coupon
 from .identity_memo import IdentityMemo
@@ -303,10 +303,13 @@ def _cards(scene: Scene, ids: list[str], limit: int) -> list[dict[str, Any]]:
         return [
             {"id": i, "name": i, "url": None, "image": None, "price": None} for i in ids[:limit]
         ]
-    found = scene.catalog.get_many(ids)
+    catalog = scene.catalog
+    # An in-memory catalog is asked id by id, as far as the strip fills (a few of up to twenty
+    # recently viewed); another is asked once for them all (one call to the shop's lookup).
+    get = catalog.get if type(catalog) is MemoryCatalog else catalog.get_many(ids).get
     cards = []
     for product_id in ids:
-        product = found.get(product_id)
+        product = get(product_id)
         if product is not None and product.in_stock:
             cards.append(_product_card(product))
             if len(cards) == limit:

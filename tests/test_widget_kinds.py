@@ -252,3 +252,29 @@ def run_async(coroutine: Any) -> Any:
 
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+@pytest.mark.parametrize("lookup", ["memory", "callable"])
+def test_a_strip_lists_products_in_stock_in_order_up_to_its_limit(
+    clock: Clock, lookup: str
+) -> None:
+    from personalize_sdk.catalog import CallableCatalog, MemoryCatalog, Product
+
+    products = [Product(id=f"p{n}", name=f"Product {n}", in_stock=n % 3 != 1) for n in range(9)]
+    asked: list[list[str]] = []
+
+    def fetch(ids: list[str]) -> list[Product]:
+        asked.append(list(ids))
+        return [p for p in products if p.id in ids]
+
+    catalog = MemoryCatalog(products) if lookup == "memory" else CallableCatalog(fetch)
+    strip = {"id": "rv", "kind": "recently_viewed", "limit": 3}
+    pz = Personalizer({"campaigns": [strip]}, clock=clock, strict=True, catalog=catalog)
+    for pid in ("p0", "gone", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8"):  # p8 last: first
+        pz.track("v1", "Product Viewed", product(pid, "watches", "Acme", 10.0))
+        clock.now += 1
+    (widget,) = pz.widgets("v1", Page(type="product", path="/p/p8", product_id="p8"))
+    # Newest first, without the page's own product, the unknown id, or those out of stock.
+    assert [card["id"] for card in widget.data["products"]] == ["p6", "p5", "p3"]
+    if lookup == "callable":
+        assert asked[-1] == ["p7", "p6", "p5", "p4", "p3", "p2", "p1", "gone", "p0"]
