@@ -1,11 +1,12 @@
 """One contender of the `instructions` benchmark, run under callgrind by `instructions.py`.
 
-    python -m benchmarks._instructions_child CONTENDER WARM CALLS
+    python -m benchmarks._instructions_child CONTENDER WARM CALLS [FOLDER]
 
 Builds the contender (``null``, ``ours``, ``forwarding``: ours with a `segment` forwarder,
 ``segment`` or ``posthog``; the forwarder and the peers send to a sink in this process), makes
 WARM untimed calls of the `track` mix, then CALLS more, and leaves at once (`os._exit`): no
-flush or shutdown adds instructions to the main thread after the calls.
+flush or shutdown adds instructions to the main thread after the calls. The forwarder spools
+under FOLDER (the caller's temporary folder), else under a new temporary folder.
 """
 
 from __future__ import annotations
@@ -31,16 +32,18 @@ def _null() -> Contender:
     return Contender("null", peers.positional_loop(lambda visitor_id, event, properties: None))
 
 
-def _forwarding(sink: SinkServer) -> Personalizer:
+def _forwarding(sink: SinkServer, folder: str | None = None) -> Personalizer:
     """The delivery benchmark's caller: a `segment` forwarder to the sink, a spool of its own."""
+    spool = tempfile.mkdtemp(prefix="pz-instructions-spool-", dir=folder)
     return Personalizer(
         forwarders=[SegmentForwarder("bench-write-key", host=sink.url)],
-        delivery=DeliverySettings(spool_dir=tempfile.mkdtemp(prefix="pz-instructions-spool-")),
+        delivery=DeliverySettings(spool_dir=spool),
     )
 
 
 def main(argv: Sequence[str]) -> int:
     name, warm, count = argv[0], int(argv[1]), int(argv[2])
+    folder = argv[3] if len(argv) > 3 else None
     peers.guard_loopback()
     mix = track_mix(make_catalog(), VISITORS)
     calls: list[Call] = [(c.visitor_id, c.event, c.properties) for c in mix]
@@ -50,7 +53,7 @@ def main(argv: Sequence[str]) -> int:
     contender = {
         "null": _null,
         "ours": lambda: peers.ours(Personalizer()),
-        "forwarding": lambda: peers.ours(_forwarding(sink)),
+        "forwarding": lambda: peers.ours(_forwarding(sink, folder)),
         "segment": lambda: peers.segment(sink),
         "posthog": lambda: peers.posthog(sink),
     }[name]()

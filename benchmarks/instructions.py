@@ -92,6 +92,7 @@ def _main_thread(valgrind: str, tmp: Path, name: str, warm: int, calls: int) -> 
         name,
         str(warm),
         str(calls),
+        str(tmp),
     ]
     done = subprocess.run(command, env=env, capture_output=True, timeout=1800, check=False)
     main = tmp / f"{out.name}-01"
