@@ -38,7 +38,7 @@ class LocalCache(Generic[K, V]):
         self.maxsize = maxsize
         self.ttl = ttl
         self._timer = timer
-        self._keep = keep
+        self._keep = keep or _never
         self._data: OrderedDict[K, tuple[V, float]] = OrderedDict()
         self._held: dict[K, V] = {}
         """Entries to `keep` that expired or were pushed out, until `release`d or written."""
@@ -52,7 +52,7 @@ class LocalCache(Generic[K, V]):
         if item[1] <= self._timer():
             del self._data[key]
             value = item[0]
-            if self._keep is not None and self._keep(value):
+            if self._keep(value):
                 self._held[key] = value
                 return value
             return default
@@ -68,7 +68,7 @@ class LocalCache(Generic[K, V]):
             self._held.pop(key, None)
         if len(data) > self.maxsize:
             oldest, (value, _) = data.popitem(last=False)
-            if self._keep is not None and self._keep(value):
+            if self._keep(value):
                 self._held[oldest] = value
 
     def release(self, key: K) -> None:
@@ -81,7 +81,7 @@ class LocalCache(Generic[K, V]):
         item = self._data.get(key)  # type: ignore[call-overload]
         if item is None:
             return bool(self._held) and key in self._held
-        return item[1] > self._timer() or (self._keep is not None and self._keep(item[0]))
+        return item[1] > self._timer() or self._keep(item[0])
 
     def setdefault(self, key: K, value: V) -> V:
         """The live value under `key`, else `value` written there."""
@@ -96,7 +96,7 @@ class LocalCache(Generic[K, V]):
         item = self._data.pop(key, None)
         if item is None:
             return held
-        if item[1] <= self._timer() and not (self._keep is not None and self._keep(item[0])):
+        if item[1] <= self._timer() and not self._keep(item[0]):
             return default
         return item[0]
 
@@ -104,11 +104,8 @@ class LocalCache(Generic[K, V]):
         """The held entries, then the live ones, oldest write first (a snapshot: the cache may
         change meanwhile)."""
         now, keep = self._timer(), self._keep
-        live = [
-            (key, value)
-            for key, (value, expiry) in self._data.items()
-            if expiry > now or (keep is not None and keep(value))
-        ]
+        data = self._data.items()
+        live = [(key, value) for key, (value, expiry) in data if expiry > now or keep(value)]
         return iter([*self._held.items(), *live])
 
     def clear(self) -> None:
@@ -119,3 +116,8 @@ class LocalCache(Generic[K, V]):
         """Entries in the cache, expired ones included until they are looked up or pushed
         out, and held ones."""
         return len(self._data) + len(self._held)
+
+
+def _never(value: object) -> bool:
+    """The default `keep`: nothing outlives its time to live or the size."""
+    return False
