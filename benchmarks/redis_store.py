@@ -163,8 +163,9 @@ def _throughput(context: Any, prefix: str, quick: bool) -> None:
                       f"flushed {[r['flushed'] for r in results]}")  # fmt: skip
     print(
         "  (track us: caller-side mean per track(), flush excluded; p99: worst process's p99 of "
-        "single calls; 1st us: median first event of a shopper, which reads link and profile "
-        "from Redis; cpu us: CPU per event of the tracking thread + the writer thread; "
+        "single calls; 1st us: median first event of a shopper, which reads nothing (a blind "
+        "copy; the writer reads what is stored before it writes); cpu us: CPU per event of the "
+        "tracking thread + the writer thread; "
         "batches: writer batches; writes: profiles written by compare-and-set)"
     )
     for processes in PROCESSES:

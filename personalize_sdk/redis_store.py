@@ -11,6 +11,9 @@ The request path never waits on a write:
   `_redis_layout`): a profile another process changed meanwhile is read again and the queued
   events are folded into it, so concurrent writers lose nothing. What the writer may fold
   again is queued as `apply`'s `replay` form: `track` passes its event frozen.
+- `track` (`apply`) never reads: a shopper this process has no copy of gets a blind copy,
+  the event folded into nothing (see `_Entry`), and the first read of it here, or the writer,
+  folds those events into what Redis holds.
 - Reads come from the local cache (`LocalCache`) when they can, else from Redis (one round
   trip). After each write the writer publishes the profile's key; every other process
   drops its copy, so a change in one process shows in the others within milliseconds.
@@ -40,6 +43,7 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
     raise ImportError('RedisStore needs redis-py: pip install "personalize-sdk[redis]"') from error
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
@@ -86,12 +90,19 @@ class _Op:
 
 @attrs.define
 class _Entry:
-    """The local copy of a profile: `version` is the stored version it was built on (None:
-    unknown, the writer re-reads), `pending` the ops applied locally and not yet written."""
+    """The local copy of a profile: `version` is the stored version it was built on ("?":
+    unknown, the writer re-reads), `pending` the ops applied locally and not yet written.
+
+    A `blind` copy was built without reading Redis (`track` of a shopper this process had no
+    copy of: the event costs no round trip): `pending` folded into nothing, with `version` ""
+    while that is all it is. What Redis holds is unknown, so a read of it reads the stored
+    profile and folds `pending` into that (`_merge`), and the writer does the same before it
+    writes, except where nothing is stored: then the blind copy is the profile to write."""
 
     profile: Profile | None
     version: str
     pending: list[_Op] = attrs.Factory(list)
+    blind: bool = False
 
 
 class RedisStore:
@@ -163,7 +174,7 @@ class RedisStore:
         self._wake = threading.Event()
         self._idle = threading.Condition(self._lock)
         self._writing = 0
-        self._in_flight = 0
+        self._flying: set[_Op] = set()
         """Ops the writer has taken from the queue and not yet written (or put back)."""
         self._closed = False
         self._writer: threading.Thread | None = None
@@ -203,9 +214,37 @@ class RedisStore:
         with self._lock:
             if not self._news.since(f"l:{visitor_id}", began):
                 self._links[visitor_id] = user_id
+                if user_id:
+                    self._to_customer(visitor_id, user_id)
             if entry is not None:
                 self._kept(f"v:{visitor_id}", entry, began)
         return user_id
+
+    def _to_customer(self, visitor_id: str, user_id: str) -> None:
+        """The visitor turned out linked to `user_id` (lock held): events tracked here into
+        the visitor's copy and not yet written are the customer's (a blind `track` before this
+        process knew the link). Those still queued move now; those the writer holds come back
+        refused as linked, and `_relink` moves them."""
+        stale = self._cache.get(f"v:{visitor_id}")
+        if stale is None or not stale.pending:
+            return
+        self._cache.pop(f"v:{visitor_id}", None)
+        flying = self._flying
+        self._moved([op for op in stale.pending if op not in flying], user_id)
+
+    def _moved(self, ops: list[_Op], user_id: str) -> None:
+        """Make queued `ops` the customer's: their key, folded into its copy (a blind one if
+        this process has none) and pending there (lock held)."""
+        key = f"u:{user_id}"
+        entry = self._cache.get(key) or _Entry(None, "?", blind=True)
+        profile = entry.profile
+        for op in ops:
+            op.key = key
+            with contextlib.suppress(Exception):  # the writer's replay reports it
+                profile = op.change(profile, op.visitor_id, user_id, *op.args)
+            entry.pending.append(op)
+        entry.profile, entry.version = profile, "?"
+        self._cache[key] = entry
 
     def note_new_visitor(self, visitor_id: str) -> None:
         """`visitor_id` was minted here just now (the integrations call this for a request
@@ -221,25 +260,43 @@ class RedisStore:
         self._started()
         with self._lock:
             entry = self._cache.get(key)
-            if entry is not None:
+            if entry is not None and not entry.blind:
                 return entry
             began = self._news.now
         found = self._read(lambda: self.redis.hmget(self.keys.profile(key), "d", "v"))
         if found is _MISSING:
-            return None
-        entry = _stored(*found)
+            return entry  # Redis away: a blind copy shows at least this process's events
         with self._lock:
-            return self._kept(key, entry, began)
+            return self._kept(key, _stored(*found), began)
 
     def _kept(self, key: str, entry: _Entry, began: int) -> _Entry:
         """`entry`, read from Redis since the moment `began`, as the local copy of `key`
         (lock held). Unless another process's change of `key` was announced during the read:
         then the answer may predate it, and serves this call only, its version unknown (so
-        that the writer reads the profile again before it writes)."""
+        that the writer reads the profile again before it writes). A blind copy of `key` takes
+        the answer in (`_merge`)."""
+        current = self._cache.get(key)
+        if current is not None and current.blind:
+            self._merge(key, current, entry, began)
+            return current
         if self._news.since(key, began):
             entry.version = "?"
             return self._cache.get(key, entry)  # type: ignore[return-value]
         return self._cache.setdefault(key, entry)
+
+    def _merge(self, key: str, blind: _Entry, stored: _Entry, began: int) -> None:
+        """Fold the blind copy's pending ops into `stored`, read since `began`: the copy is
+        the profile as it is then (lock held). Ops that cannot go into it leave the copy as it
+        was (the writer counts and logs them as it writes)."""
+        user_id = key[2:] if key.startswith("u:") else None
+        profile = stored.profile
+        try:
+            for op in blind.pending:
+                profile = op.change(profile, op.visitor_id, user_id, *op.args)
+        except Exception:  # noqa: BLE001 - the writer's replay reports it
+            return
+        blind.profile, blind.blind = profile, False
+        blind.version = "?" if self._news.since(key, began) else stored.version
 
     async def aprefetch(self, visitor_id: str | None, user_id: str | None = None) -> None:
         """Bring the shopper's link and profile into the local cache without blocking the
@@ -259,7 +316,8 @@ class RedisStore:
                     return  # not linked: the visitor's own profile came with the link
         key = profile_key(visitor_id, user_id or None)
         with self._lock:
-            if key in self._cache:
+            cached = self._cache.get(key)
+            if cached is not None and not cached.blind:
                 return
             began = self._news.now
         found = await self._aread(lambda r: r.hmget(self.keys.profile(key), "d", "v"))
@@ -327,7 +385,7 @@ class RedisStore:
     def update(
         self, visitor_id: str | None, user_id: str | None, change: Change, *args: Any
     ) -> Profile:
-        return self._update(visitor_id, user_id, change, args, None)
+        return self._update(visitor_id, user_id, change, args, None, read=True)
 
     def apply(
         self,
@@ -341,8 +399,9 @@ class RedisStore:
         queue for the writer in place of these, the same change in a form that holds none of
         the caller's objects: the writer may fold it again much later (a profile another
         process changed meanwhile), when the caller has changed its dicts (`track` passes its
-        event frozen)."""
-        self._update(visitor_id, user_id, change, args, replay)
+        event frozen). A shopper this process has no copy of is not read from Redis: the
+        event goes into a blind copy (see `_Entry`), read and merged when a page asks."""
+        self._update(visitor_id, user_id, change, args, replay, read=False)
 
     def _update(
         self,
@@ -351,19 +410,33 @@ class RedisStore:
         change: Change,
         args: tuple[Any, ...],
         replay: tuple[Change, tuple[Any, ...]] | None,
+        *,
+        read: bool,
     ) -> Profile:
+        """`read`: the answer must hold what Redis has (else a blind copy may take the
+        change)."""
         self._started()
         resolved = user_id
         if resolved is None and visitor_id is not None:
-            resolved = self._resolve(visitor_id)
+            if read:
+                resolved = self._resolve(visitor_id)
+            else:  # unknown here: the visitor's copy (the writer moves it if linked)
+                with self._lock:
+                    resolved = self._links.get(visitor_id) or None
         key = profile_key(visitor_id, resolved)
         with self._lock:
             entry = self._cache.get(key)
-            if entry is not None:  # the common case: the local copy, in one locked section
+            if entry is None and not read:
+                entry = _Entry(None, "", blind=True)
+            if entry is not None and not (read and entry.blind):
+                # the common case: the local copy, in one locked section
                 profile = self._fold_in(entry, key, visitor_id, user_id, resolved, change, args,
                                         replay)  # fmt: skip
+            else:
+                entry = None
         if entry is None:
-            entry = self._entry(key) or _Entry(None, "?")  # Redis away: built on nothing yet
+            # Redis away: built on nothing yet
+            entry = self._entry(key) or _Entry(None, "", blind=True)
             with self._lock:
                 entry = self._cache.get(key, entry)
                 profile = self._fold_in(entry, key, visitor_id, user_id, resolved, change, args,
@@ -397,7 +470,7 @@ class RedisStore:
 
     def _trim(self) -> None:
         """Keep the queue within `max_pending`, the oldest leaving first (lock held)."""
-        while self._queue and len(self._queue) + self._in_flight > self.max_pending:
+        while self._queue and len(self._queue) + len(self._flying) > self.max_pending:
             dropped = self._queue.popleft()
             self._count("dropped")
             owner = self._cache.get(dropped.key)
@@ -546,7 +619,7 @@ class RedisStore:
         with self._lock:
             return {
                 **self.counts,
-                "pending": len(self._queue) + self._in_flight,
+                "pending": len(self._queue) + len(self._flying),
                 "breaker_opened": self.breaker.opened,
             }
 
@@ -573,7 +646,7 @@ class RedisStore:
                 with self._lock:
                     batch = self._take_batch()
                     self._writing += 1
-                    self._in_flight = len(batch)
+                    self._flying = set(batch)
                 done: set[_Op] = set()
                 try:
                     self._write(batch, done)
@@ -583,7 +656,7 @@ class RedisStore:
                     # a customer) is done: sent again it would count twice.
                     with self._lock:
                         self._queue.extendleft(reversed([op for op in batch if op not in done]))
-                        self._in_flight = 0  # back in the queue: counted there
+                        self._flying = set()  # back in the queue: counted there
                         self._trim()
                     self._fault("write", error)
                 except Exception:
@@ -593,7 +666,7 @@ class RedisStore:
                 finally:
                     with self._idle:
                         self._writing -= 1
-                        self._in_flight = 0
+                        self._flying = set()
                         self._idle.notify_all()
             with self._idle:
                 self._idle.notify_all()
@@ -625,20 +698,25 @@ class RedisStore:
         for op in batch:
             by_key.setdefault(op.key, []).append(op)
         attempt: dict[str, tuple[str, Profile]] = {}
-        local: dict[str, _Entry] = {}  # the entries whose local copy is the attempt
+        local: dict[str, _Entry] = {}  # the entries whose local copy is (or may be) the attempt
+        blind: dict[str, Profile | None] = {}  # blind copies of exactly these ops
         with self._lock:
             began = self._news.now
             for key, ops in by_key.items():
                 entry = self._cache.get(key)
-                if entry is not None and entry.version != "?" and _same(entry.pending, ops):
+                if entry is None or entry.version == "?" or not _same(entry.pending, ops):
+                    continue
+                local[key] = entry
+                if entry.blind:
+                    blind[key] = entry.profile
+                else:
                     attempt[key] = (entry.version, entry.profile)  # type: ignore[assignment]
-                    local[key] = entry
         replay = [key for key in by_key if key not in attempt]
         committed: list[str] = []
         try:
             for _ in range(20):
                 if replay:
-                    attempt.update(self._replayed(replay, by_key, done))
+                    attempt.update(self._replayed(replay, by_key, done, blind))
                 written = self._cas_all(attempt)
                 replay = []
                 for key, result in written.items():
@@ -663,16 +741,24 @@ class RedisStore:
             self._publish(*committed)
 
     def _replayed(
-        self, keys: list[str], by_key: dict[str, list[_Op]], done: set[_Op]
+        self,
+        keys: list[str],
+        by_key: dict[str, list[_Op]],
+        done: set[_Op],
+        blind: dict[str, Profile | None],
     ) -> dict[str, tuple[str, Profile]]:
-        """The stored profiles of `keys` with their ops folded in again. A profile that cannot
-        be read back or take its ops again (written by a newer release, say) loses those ops
-        alone, counted and logged: the rest of the batch is written."""
+        """The stored profiles of `keys` with their ops folded in again; where nothing is
+        stored, the `blind` copy of those ops, if any, as it is. A profile that cannot be read
+        back or take its ops again (written by a newer release, say) loses those ops alone,
+        counted and logged: the rest of the batch is written."""
         pipe = self.redis.pipeline(transaction=False)
         for key in keys:
             pipe.hmget(self.keys.profile(key), "d", "v")
         out: dict[str, tuple[str, Profile]] = {}
         for key, (data, version) in zip(keys, pipe.execute(), strict=True):
+            if data is None and key in blind:
+                out[key] = ("", blind[key])  # type: ignore[assignment]
+                continue
             ops = by_key[key]
             user_id = key[2:] if key.startswith("u:") else None
             try:
@@ -726,7 +812,7 @@ class RedisStore:
         began: int,
     ) -> None:
         """`written` (the version it replaced, the profile) is in Redis as `version`; `local`
-        is the entry it was the local copy of (None: replayed); `began`, the `_news` moment
+        is the entry whose local copy it may be (None: replayed); `began`, the `_news` moment
         the batch started at."""
         with self._lock:
             entry = self._cache.get(key)
@@ -739,31 +825,33 @@ class RedisStore:
                 if self._news.since(key, began):  # another process wrote it after this one
                     self._cache.pop(key, None)
                     return
-                entry.profile, entry.version = written[1], version
+                entry.profile, entry.version, entry.blind = written[1], version, False
             elif entry is local and entry.version == written[0]:
                 # The local copy is what was written with the newer ops folded in (nobody
-                # invalidated it meanwhile): built on the new version, written as is next.
-                entry.version = version
+                # invalidated it meanwhile; a blind one: nothing was stored): built on the new
+                # version, written as is next.
+                entry.version, entry.blind = version, False
             else:
                 entry.version = "?"  # newer local ops wait for the next batch, replayed
 
     def _relink(self, ops: list[_Op]) -> None:
-        """A visitor linked by another process meanwhile: queue its ops again, for the
-        customer now."""
+        """A visitor linked meanwhile (by another process, or before this one knew): queue its
+        ops again, for the customer now, together with its later ops, and fold them into the
+        customer's copy so that this process's pages show them until they are written."""
         visitor_id = ops[0].visitor_id or ""
         with self._lock:
             self._links.pop(visitor_id, None)
-            self._cache.pop(ops[0].key, None)
+            stale = self._cache.pop(ops[0].key, None)
         user_id = self._read_link(visitor_id) or None
-        key = profile_key(visitor_id, user_id)
         with self._lock:
             for op in reversed(ops):
-                op.key = key
                 self._queue.appendleft(op)
-            self._in_flight -= len(ops)  # counted in the queue again
-            entry = self._cache.get(key)
-            if entry is not None:
-                entry.version = "?"
+            self._flying.difference_update(ops)  # counted in the queue again
+            if user_id is None:  # Redis away: the visitor's still, until the link can be read
+                return
+            taken = set(ops)
+            later = [] if stale is None else [op for op in stale.pending if op not in taken]
+            self._moved([*ops, *later], user_id)
 
     # -- invalidation across processes ------------------------------------------------------------
 

@@ -25,12 +25,17 @@ def gated(store: RedisStore, method: str) -> tuple[threading.Event, threading.Ev
 
 
 def count_replays(store: RedisStore) -> list[str]:
+    """The keys whose ops the writer folds again into what it read from Redis (a blind copy
+    written as it is, nothing being stored, is not one)."""
     replayed: list[str] = []
     inner = store._replayed
 
-    def spy(keys, *rest):
-        replayed.extend(keys)
-        return inner(keys, *rest)
+    def spy(keys, by_key, done, blind):
+        out = inner(keys, by_key, done, blind)
+        replayed.extend(
+            k for k in keys if k not in blind or out.get(k, ("", None))[1] is not blind[k]
+        )
+        return out
 
     store._replayed = spy
     return replayed
