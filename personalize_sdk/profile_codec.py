@@ -12,6 +12,7 @@ Pure: no I/O. ``decode(encode(p)) == p`` for every profile the reducer builds (p
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,6 +25,7 @@ from .profile import Cart, CartItem, Profile, PurchaseHistory, Session
 
 VERSION = 1
 _VERSION_KEY = "_v"
+_new_tuple = tuple.__new__
 
 
 class ProfileDecodeError(PersonalizeError, ValueError):
@@ -31,9 +33,13 @@ class ProfileDecodeError(PersonalizeError, ValueError):
 
 
 def encode(profile: Profile) -> bytes:
-    data = _named(profile, _PROFILE_DEFAULTS, _PROFILE_OUT)
+    data = _named(profile, _PROFILE_OUT)
     data[_VERSION_KEY] = VERSION
-    return msgpack.packb(data, use_bin_type=True)
+    try:
+        pack = _PACKERS.pack
+    except AttributeError:  # this thread's first profile (a Packer is not thread-safe)
+        pack = _PACKERS.pack = msgpack.Packer(use_bin_type=True).pack
+    return pack(data)
 
 
 def decode(raw: bytes) -> Profile:
@@ -47,27 +53,41 @@ def decode(raw: bytes) -> Profile:
     if version != VERSION:
         raise ProfileDecodeError(f"stored profile version {version!r}, this code reads {VERSION}")
     try:
-        return Profile(**_fields_in(data, _PROFILE_IN, Profile._fields))
-    except (TypeError, ValueError, KeyError) as error:
+        return _built(Profile, data, _PROFILE_IN)
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
         raise ProfileDecodeError(f"stored profile is malformed: {error}") from error
 
 
 # -- encoding ---------------------------------------------------------------------------------
 
+_REQUIRED: Any = object()
+"""The default of a field that has none: no value equals it, so it is always written."""
+_PACKERS = threading.local()
 
-def _named(value: Any, defaults: Mapping[str, Any], nested: Mapping[str, Callable[[Any], Any]]):
-    """A NamedTuple as {field: value} without the defaults; nested values through `nested`."""
+_Plan = tuple[tuple[str, Any, "Callable[[Any], Any] | None"], ...]
+"""Per field of a NamedTuple, in order: (name, default or `_REQUIRED`, converter or None)."""
+
+
+def _plan(cls: Any, converters: Mapping[str, Callable[[Any], Any]]) -> _Plan:
+    defaults = cls._field_defaults
+    return tuple(
+        (name, defaults.get(name, _REQUIRED), converters.get(name)) for name in cls._fields
+    )
+
+
+def _named(value: Any, plan: _Plan) -> dict[str, Any]:
+    """A NamedTuple as {field: value} without the defaults; nested values through the plan's
+    converters. (Most fields of a profile are their very default object: `is` first.)"""
     out: dict[str, Any] = {}
-    for name, item in zip(value._fields, value, strict=True):
-        if name in defaults and item == defaults[name]:
+    for (name, default, convert), item in zip(plan, value, strict=True):
+        if item is default or item == default:
             continue
-        convert = nested.get(name)
-        out[name] = convert(item) if convert is not None and item is not None else item
+        out[name] = item if convert is None or item is None else convert(item)
     return out
 
 
-def _attrs_out(value: Any) -> dict[str, Any]:
-    return attrs.asdict(value, recurse=True)
+def _orders_out(orders: PurchaseHistory) -> dict[str, Any]:
+    return {name: getattr(orders, name) for name in _ORDER_FIELDS}
 
 
 def _cart_out(cart: Cart) -> dict[str, Any]:
@@ -79,29 +99,46 @@ def _cart_out(cart: Cart) -> dict[str, Any]:
 
 
 def _session_out(session: Session) -> dict[str, Any]:
-    return _named(session, _SESSION_DEFAULTS, {"category_views": dict})
+    return _named(session, _SESSION_OUT)
 
 
 def _exposures_out(exposures: Mapping[str, Exposure]) -> dict[str, Any]:
-    return {cid: _named(e, _EXPOSURE_DEFAULTS, {}) for cid, e in exposures.items()}
+    return {cid: _named(e, _EXPOSURE_OUT) for cid, e in exposures.items()}
 
 
-_PROFILE_DEFAULTS = Profile._field_defaults
-_SESSION_DEFAULTS = Session._field_defaults
-_EXPOSURE_DEFAULTS = Exposure._field_defaults
-_PROFILE_OUT: dict[str, Callable[[Any], Any]] = {
-    "traits": dict,
-    "session": _session_out,
-    "category_affinity": dict,
-    "brand_affinity": dict,
-    "orders": _attrs_out,
-    "cart": _cart_out,
-    "counters": dict,
-    "exposures": _exposures_out,
-}
+_ORDER_FIELDS = tuple(field.name for field in attrs.fields(PurchaseHistory))
+_SESSION_OUT = _plan(Session, {"category_views": dict})
+_EXPOSURE_OUT = _plan(Exposure, {})
+_PROFILE_OUT = _plan(
+    Profile,
+    {
+        "traits": dict,
+        "session": _session_out,
+        "category_affinity": dict,
+        "brand_affinity": dict,
+        "orders": _orders_out,
+        "cart": _cart_out,
+        "counters": dict,
+        "exposures": _exposures_out,
+    },
+)
 
 
 # -- decoding ---------------------------------------------------------------------------------
+
+
+def _built(cls: Any, data: Mapping[str, Any], plan: _Plan) -> Any:
+    """The NamedTuple `cls` of the known fields of `data`, each through its converter (tuples
+    back from lists), the missing ones at their default."""
+    values = []
+    for name, default, make in plan:
+        value = data.get(name, default)
+        if value is _REQUIRED:
+            raise KeyError(f"{cls.__name__}.{name} is missing")
+        if make is not None and value is not None and value is not default:
+            value = make(value)
+        values.append(value)
+    return _new_tuple(cls, values)
 
 
 def _fields_in(
@@ -122,18 +159,19 @@ def _tuple_of_tuples(value: list[Any]) -> tuple[tuple[Any, ...], ...]:
 
 
 def _session_in(data: Mapping[str, Any]) -> Session:
-    return Session(**_fields_in(data, {"products_viewed": tuple}, Session._fields))
+    return _built(Session, data, _SESSION_IN)  # type: ignore[no-any-return]
+
+
+_ORDER_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "categories": tuple,
+    "product_ids": tuple,
+    "recent_orders": _tuple_of_tuples,
+    "cancelled": tuple,
+}
 
 
 def _orders_in(data: Mapping[str, Any]) -> PurchaseHistory:
-    names = tuple(field.name for field in attrs.fields(PurchaseHistory))
-    converters = {
-        "categories": tuple,
-        "product_ids": tuple,
-        "recent_orders": _tuple_of_tuples,
-        "cancelled": tuple,
-    }
-    return PurchaseHistory(**_fields_in(data, converters, names))
+    return PurchaseHistory(**_fields_in(data, _ORDER_CONVERTERS, _ORDER_FIELDS))
 
 
 def _cart_in(data: Mapping[str, Any]) -> Cart:
@@ -142,19 +180,21 @@ def _cart_in(data: Mapping[str, Any]) -> Cart:
 
 
 def _exposures_in(data: Mapping[str, Any]) -> dict[str, Exposure]:
-    return {
-        cid: Exposure(**_fields_in(e, {"recent": tuple}, Exposure._fields))
-        for cid, e in data.items()
-    }
+    return {cid: _built(Exposure, e, _EXPOSURE_IN) for cid, e in data.items()}
 
 
-_PROFILE_IN: dict[str, Callable[[Any], Any]] = {
-    "aliases": tuple,
-    "session": _session_in,
-    "recently_viewed": tuple,
-    "orders": _orders_in,
-    "cart": _cart_in,
-    "message_ids": tuple,
-    "merged": tuple,
-    "exposures": _exposures_in,
-}
+_SESSION_IN = _plan(Session, {"products_viewed": tuple})
+_EXPOSURE_IN = _plan(Exposure, {"recent": tuple})
+_PROFILE_IN = _plan(
+    Profile,
+    {
+        "aliases": tuple,
+        "session": _session_in,
+        "recently_viewed": tuple,
+        "orders": _orders_in,
+        "cart": _cart_in,
+        "message_ids": tuple,
+        "merged": tuple,
+        "exposures": _exposures_in,
+    },
+)

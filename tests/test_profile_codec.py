@@ -57,6 +57,19 @@ def test_any_profile_the_reducer_builds_round_trips(stream, log_in):
     assert decode(encode(profile)) == profile
 
 
+def test_the_encoding_is_a_map_of_the_fields_away_from_their_default():
+    # What other releases' processes read during a rolling deploy: field names, no defaults.
+    profile = journey()
+    data = msgpack.unpackb(encode(profile))
+    changed = {name for name, value in zip(Profile._fields, profile, strict=True)
+               if value != Profile._field_defaults[name]}  # fmt: skip
+    assert set(data) == changed | {"_v"}
+    assert data["orders"]["count"] == 1 and data["orders"]["recent_orders"] == [["o-1", 240.5]]
+    assert data["session"]["started_at"] == profile.session.started_at
+    assert "clicked_at" not in data["exposures"]["bar"]  # at its default: left out
+    assert data["traits"]["address"] == {"city": "Pune"}
+
+
 def test_data_written_without_a_field_reads_it_as_its_default():
     data = msgpack.unpackb(encode(journey()))
     del data["cart"], data["exposures"]
@@ -71,7 +84,9 @@ def test_data_written_without_a_field_reads_it_as_its_default():
     "raw",
     [b"", b"\xc1", b"not msgpack at all", msgpack.packb([1, 2]), msgpack.packb({"_v": VERSION + 1}),
      msgpack.packb({"visitor_id": "v"}), msgpack.packb({"_v": VERSION, "cart": {"items": [[]]}}),
-     msgpack.packb({"_v": VERSION, 1: 2})],
+     msgpack.packb({"_v": VERSION, 1: 2}), msgpack.packb({"_v": VERSION, "session": [1, 2]}),
+     msgpack.packb({"_v": VERSION, "session": {"events": 3}}),
+     msgpack.packb({"_v": VERSION, "exposures": {"c": {"shown": 1}}})],
 )  # fmt: skip
 def test_bytes_that_are_not_a_profile_are_refused(raw):
     with pytest.raises(ProfileDecodeError):
