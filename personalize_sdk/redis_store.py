@@ -22,9 +22,9 @@ The request path never waits on a write:
   unknown shopper), and queued writes wait (up to `max_pending` events) and are written when
   Redis is back. A local copy holding events not yet written stays past `local_ttl` and
   `local_size` until they are (`LocalCache`'s `keep`): the shopper's pages keep showing them.
-  Beyond `max_pending` the oldest events leave the queue, counted as `dropped`: they reach
-  Redis only if this process's copy of the profile can be written as is (no other process
-  changed that shopper meanwhile), and are lost otherwise.
+  Beyond `max_pending` events leave the queue, the longest-waiting shopper's first, counted
+  as `dropped`: they reach Redis only if this process's copy of the profile can be written
+  as is (no other process changed that shopper meanwhile), and are lost otherwise.
 - Fork-safe: a child process (gunicorn ``--preload``) starts with an empty cache and queue and
   its own connections, threads, locks and circuit breaker; the parent's queue stays the
   parent's to send. The client's pool is `fork_safe` (see `_redis_fork`).
@@ -50,7 +50,6 @@ import threading
 import time
 import uuid
 import weakref
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -66,6 +65,7 @@ from .local_cache import LocalCache
 from .profile import Profile, profile_key
 from .profile_codec import decode, encode
 from .store import Change
+from .write_queue import WriteQueue
 
 logger = logging.getLogger("personalize_sdk.redis")
 
@@ -170,11 +170,11 @@ class RedisStore:
         self._links: LocalCache[str, str] = LocalCache(self._local_size, self._local_ttl)
         self._news = InvalidationLog()
         """Invalidations from other processes, for reads and writes that were in flight."""
-        self._queue: deque[_Op] = deque()
+        self._queue: WriteQueue[_Op] = WriteQueue()
         self._wake = threading.Event()
         self._idle = threading.Condition(self._lock)
         self._writing = 0
-        self._flying: set[_Op] = set()
+        self._in_flight = 0
         """Ops the writer has taken from the queue and not yet written (or put back)."""
         self._closed = False
         self._writer: threading.Thread | None = None
@@ -225,16 +225,15 @@ class RedisStore:
         the visitor's copy and not yet written are the customer's (a blind `track` before this
         process knew the link). Those still queued move now; those the writer holds come back
         refused as linked, and `_relink` moves them."""
-        stale = self._cache.get(f"v:{visitor_id}")
-        if stale is None or not stale.pending:
-            return
-        self._cache.pop(f"v:{visitor_id}", None)
-        flying = self._flying
-        self._moved([op for op in stale.pending if op not in flying], user_id)
+        moved = self._queue.move(f"v:{visitor_id}", f"u:{user_id}")
+        if moved:
+            self._cache.pop(f"v:{visitor_id}", None)
+            self._moved(moved, user_id)
 
     def _moved(self, ops: list[_Op], user_id: str) -> None:
-        """Make queued `ops` the customer's: their key, folded into its copy (a blind one if
-        this process has none) and pending there (lock held)."""
+        """Make `ops` (queued under the customer's key already) the customer's: their key,
+        folded into its copy (a blind one if this process has none) and pending there (lock
+        held)."""
         key = f"u:{user_id}"
         entry = self._cache.get(key) or _Entry(None, "?", blind=True)
         profile = entry.profile
@@ -473,20 +472,21 @@ class RedisStore:
         entry.profile = profile
         entry.pending.append(op)
         self._cache[key] = entry  # back in, or its time to live renewed
-        self._queue.append(op)
+        self._queue.append(key, op)
         self._trim()
         return profile
 
     def _trim(self) -> None:
-        """Keep the queue within `max_pending`, the oldest leaving first (lock held)."""
-        while self._queue and len(self._queue) + len(self._flying) > self.max_pending:
-            dropped = self._queue.popleft()
+        """Keep the queue within `max_pending`: the events of the profile waiting longest
+        leave first, oldest first (lock held)."""
+        while self._queue and len(self._queue) + self._in_flight > self.max_pending:
+            key, dropped = self._queue.pop_first()
             self._count("dropped")
-            owner = self._cache.get(dropped.key)
+            owner = self._cache.get(key)
             if owner is not None and any(op is dropped for op in owner.pending):
                 owner.pending = [op for op in owner.pending if op is not dropped]
                 if not owner.pending:
-                    self._cache.release(dropped.key)
+                    self._cache.release(key)
 
     def identify(self, visitor_id: str, user_id: str, change: Change, *args: Any) -> Profile:
         self.flush()
@@ -628,7 +628,7 @@ class RedisStore:
         with self._lock:
             return {
                 **self.counts,
-                "pending": len(self._queue) + len(self._flying),
+                "pending": len(self._queue) + self._in_flight,
                 "breaker_opened": self.breaker.opened,
             }
 
@@ -655,7 +655,7 @@ class RedisStore:
                 with self._lock:
                     batch = self._take_batch()
                     self._writing += 1
-                    self._flying = set(batch)
+                    self._in_flight = len(batch)
                 done: set[_Op] = set()
                 try:
                     self._write(batch, done)
@@ -664,8 +664,8 @@ class RedisStore:
                     # What the write did before the fault (profiles written, events moved to
                     # a customer) is done: sent again it would count twice.
                     with self._lock:
-                        self._queue.extendleft(reversed([op for op in batch if op not in done]))
-                        self._flying = set()  # back in the queue: counted there
+                        self._put_back([op for op in batch if op not in done])
+                        self._in_flight = 0  # back in the queue: counted there
                         self._trim()
                     self._fault("write", error)
                 except Exception:
@@ -675,25 +675,25 @@ class RedisStore:
                 finally:
                     with self._idle:
                         self._writing -= 1
-                        self._flying = set()
+                        self._in_flight = 0
                         self._idle.notify_all()
             with self._idle:
                 self._idle.notify_all()
 
     def _take_batch(self) -> list[_Op]:
-        """The oldest `batch_size` queued ops and the later queued ops of the same profiles
-        (lock held): a profile's pending ops leave together, so the writer can send the local
-        copy as it is rather than read the profile back and fold the ops in again."""
-        queue = self._queue
-        batch = [queue.popleft() for _ in range(min(self.batch_size, len(queue)))]
-        if queue:
-            keys = {op.key for op in batch}
-            rest = [op for op in queue if op.key not in keys]
-            if len(rest) < len(queue):
-                batch.extend(op for op in queue if op.key in keys)
-                queue.clear()
-                queue.extend(rest)
-        return batch
+        """The queued ops of the profiles waiting longest, at least `batch_size` of them (or
+        all), lock held: a profile's pending ops leave together, so the writer can send the
+        local copy as it is rather than read the profile back and fold the ops in again."""
+        return [op for ops in self._queue.take(self.batch_size).values() for op in ops]
+
+    def _put_back(self, ops: list[_Op]) -> None:
+        """`ops` (taken, not written) wait first again, each before its profile's later ones
+        (lock held)."""
+        by_key: dict[str, list[_Op]] = {}
+        for op in ops:
+            by_key.setdefault(op.key, []).append(op)
+        for key in reversed(list(by_key)):  # the first profile of the batch ends up first
+            self._queue.put_back(key, by_key[key])
 
     def _closed_and_down(self) -> bool:
         return self._closed and self.breaker.is_open
@@ -850,16 +850,16 @@ class RedisStore:
         visitor_id = ops[0].visitor_id or ""
         with self._lock:
             self._links.pop(visitor_id, None)
-            stale = self._cache.pop(ops[0].key, None)
+            self._cache.pop(ops[0].key, None)
         user_id = self._read_link(visitor_id) or None
         with self._lock:
-            for op in reversed(ops):
-                self._queue.appendleft(op)
-            self._flying.difference_update(ops)  # counted in the queue again
+            self._in_flight -= len(ops)  # counted in the queue again
             if user_id is None:  # Redis away: the visitor's still, until the link can be read
+                self._queue.put_back(ops[0].key, ops)
                 return
-            taken = set(ops)
-            later = [] if stale is None else [op for op in stale.pending if op not in taken]
+            key = f"u:{user_id}"
+            self._queue.put_back(key, ops)
+            later = self._queue.move(ops[0].key, key)
             self._moved([*ops, *later], user_id)
 
     # -- invalidation across processes ------------------------------------------------------------
