@@ -443,8 +443,7 @@ class RedisStore:
             else:
                 entry = None
         if entry is None:
-            # Redis away: built on nothing yet
-            entry = self._entry(key) or _Entry(None, "", blind=True)
+            entry = self._entry(key) or _Entry(None, "", blind=True)  # None: Redis away
             with self._lock:
                 entry = self._cache.get(key, entry)
                 profile = self._fold_in(entry, key, visitor_id, user_id, resolved, change, args,
