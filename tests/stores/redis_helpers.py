@@ -1,12 +1,23 @@
-"""Helpers of the RedisStore tests: hold the writer at a chosen step, count its replays, hear
-its invalidations."""
+"""Helpers of the RedisStore tests: hold the writer at a chosen step, count its replays and the
+commands sent, hear its invalidations, store a shopper from another process."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
+from personalize_sdk import Personalizer
 from personalize_sdk.redis_store import RedisStore
+from tests.helpers import view
+
+
+def stored_elsewhere(make: Callable[[], RedisStore], visitor: str, views: int) -> None:
+    """`views` Product Viewed events of `visitor` in Redis, written by another store."""
+    other = Personalizer(store=make(), strict=True)
+    for i in range(views):
+        other.track(visitor, "Product Viewed", view(f"sku-{i}"))
+    assert other.store.flush()
 
 
 def gated(store: RedisStore, method: str) -> tuple[threading.Event, threading.Event]:
@@ -22,6 +33,30 @@ def gated(store: RedisStore, method: str) -> tuple[threading.Event, threading.Ev
 
     setattr(store, method, held)
     return entered, release
+
+
+def holding_the_writer(store: RedisStore, pz: Personalizer) -> threading.Event:
+    """Track an event the writer takes and then holds before it writes anything: what is
+    tracked next waits in the queue. Returns the writer's release. ("x" is noted new: its
+    write reads nothing first.)"""
+    entered, release = gated(store, "_write")
+    store.note_new_visitor("x")
+    pz.track("x", "Page Viewed")
+    assert entered.wait(10)
+    return release
+
+
+def sent_commands(store: RedisStore) -> list[str]:
+    """The commands the store sends outside a pipeline from now on (the request path's)."""
+    sent: list[str] = []
+    inner = store.redis.execute_command
+
+    def counted(*args, **options):
+        sent.append(args[0])
+        return inner(*args, **options)
+
+    store.redis.execute_command = counted  # type: ignore[method-assign]
+    return sent
 
 
 def count_replays(store: RedisStore) -> list[str]:

@@ -11,40 +11,27 @@ import pytest
 
 from personalize_sdk import Personalizer
 from tests.helpers import view
-from tests.stores.redis_helpers import count_replays, gated, listening
+from tests.stores.redis_helpers import (
+    count_replays,
+    gated,
+    holding_the_writer,
+    listening,
+    sent_commands,
+    stored_elsewhere,
+)
 
 redis = pytest.importorskip("redis")
 
 pytestmark = pytest.mark.redis
 
 
-def _stored(make, visitor: str, views: int) -> None:
-    other = Personalizer(store=make(), strict=True)
-    for i in range(views):
-        other.track(visitor, "Product Viewed", view(f"sku-{i}"))
-    assert other.store.flush()
-
-
-def _commands(store) -> list[str]:
-    """The commands the store sends outside a pipeline from now on (the request path's)."""
-    sent: list[str] = []
-    inner = store.redis.execute_command
-
-    def counted(*args, **options):
-        sent.append(args[0])
-        return inner(*args, **options)
-
-    store.redis.execute_command = counted
-    return sent
-
-
 def test_a_track_of_a_shopper_unknown_here_sends_nothing_and_the_writer_folds_it_in(make):
-    _stored(make, "v-old", 2)
+    stored_elsewhere(make, "v-old", 2)
     store = make()
     replayed = count_replays(store)
     pz = Personalizer(store=store, strict=True)
     listening(store)  # threads started: what follows is the tracks' own
-    sent = _commands(store)
+    sent = sent_commands(store)
     pz.track("v-old", "Product Viewed", view("sku-9"))
     pz.track("v-new", "Page Viewed")
     pz.track(None, "Order Completed", {"order_id": "o1", "total": 5.0}, user_id="u-new")
@@ -61,13 +48,11 @@ def test_a_track_of_a_shopper_unknown_here_sends_nothing_and_the_writer_folds_it
 
 
 def test_the_page_after_a_blind_track_shows_the_stored_history_and_the_event(make):
-    _stored(make, "v-old", 2)
+    stored_elsewhere(make, "v-old", 2)
     store = make()
     listening(store)  # a read in flight while the listener subscribes is not kept
     pz = Personalizer(store=store, strict=True)
-    entered, release = gated(store, "_write")
-    pz.track("x", "Page Viewed")  # the writer takes it and waits: nothing else is written
-    assert entered.wait(10)
+    release = holding_the_writer(store, pz)  # nothing else is written meanwhile
     pz.track("v-old", "Product Viewed", view("sku-9"))
     try:
         profile = pz.profile("v-old")
@@ -87,9 +72,7 @@ def test_a_visitor_linked_elsewhere_and_tracked_blind_here_counts_on_the_custome
     store = make()
     listening(store)  # a read in flight while the listener subscribes is not kept
     pz = Personalizer(store=store, strict=True)
-    entered, release = gated(store, "_write")
-    pz.track("x", "Page Viewed")
-    assert entered.wait(10)
+    release = holding_the_writer(store, pz)
     pz.track("v1", "Product Viewed", view("sku-1"))  # into the visitor's blind copy
     try:
         profile = pz.profile("v1")  # reads the link: the event is the customer's now
@@ -158,17 +141,15 @@ def test_a_link_read_while_the_writer_holds_the_visitors_events_counts_them_once
 
 
 def test_the_asyncio_prefetch_reads_a_blind_copy_in(make):
-    _stored(make, "v-old", 2)
+    stored_elsewhere(make, "v-old", 2)
     store = make()
     listening(store)  # a read in flight while the listener subscribes is not kept
     pz = Personalizer(store=store, strict=True)
-    entered, release = gated(store, "_write")
-    pz.track("x", "Page Viewed")
-    assert entered.wait(10)
+    release = holding_the_writer(store, pz)
     pz.track("v-old", "Page Viewed")
     try:
         asyncio.run(store.aprefetch("v-old"))
-        sent = _commands(store)
+        sent = sent_commands(store)
         assert pz.profile("v-old").counters == {"Product Viewed": 2, "Page Viewed": 1}
         assert sent == []  # the prefetch brought it in: the page reads nothing
     finally:

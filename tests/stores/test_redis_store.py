@@ -20,7 +20,14 @@ import pytest
 from personalize_sdk import ConfigError, Page, Personalizer
 from tests.helpers import view
 from tests.stores.conftest import REDIS_URL, redis_client
-from tests.stores.redis_helpers import count_replays, gated, hearing, listening, wait_to_hear
+from tests.stores.redis_helpers import (
+    count_replays,
+    gated,
+    hearing,
+    listening,
+    sent_commands,
+    wait_to_hear,
+)
 
 redis = pytest.importorskip("redis")
 from redis.backoff import NoBackoff  # noqa: E402
@@ -154,14 +161,7 @@ def test_an_unknown_visitor_is_read_in_one_round_trip(make, script_loaded):
     listening(store)  # a read in flight while the listener subscribes is not kept: read again
     if not script_loaded:  # a restarted server: the script is sent again, by itself
         store.redis.script_flush()
-    calls = []
-    inner = store.redis.execute_command
-
-    def counted(*args, **options):
-        calls.append(args[0])
-        return inner(*args, **options)
-
-    store.redis.execute_command = counted
+    calls = sent_commands(store)
     pz = Personalizer(store=store, strict=True)
     first = ["EVALSHA"] if script_loaded else ["EVALSHA", "EVAL"]
     assert pz.profile("v1").counters == {"Page Viewed": 1}
