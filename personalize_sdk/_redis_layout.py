@@ -51,6 +51,19 @@ return {false, found[1], found[2]}
 version] of the visitor's own profile (nil, nil when it has none): what a page of a visitor this
 process knows nothing of needs, in one round trip and one command."""
 
+READ_SHOPPER = """
+local user = redis.call('GET', KEYS[1])
+local key = KEYS[2]
+if user then key = ARGV[1] .. user .. ARGV[2] end
+local found = redis.call('HMGET', key, 'd', 'v')
+return {user, found[1], found[2]}
+"""
+"""`READ_VISITOR` that follows the link: KEYS as there, ARGV: the customer's profile key around
+its user id (`KeyLayout.customer_profile_around`). Returns [user id or nil, data, version] of
+the profile the visitor's page shows, the customer's when linked: one round trip for a signed-in
+shopper too. It reads a key of another slot, so it is for a single server only (Redis Cluster
+refuses it, and `RedisStore` then sends `READ_VISITOR` and reads the customer apart)."""
+
 
 class KeyLayout:
     def __init__(self, prefix: str) -> None:
@@ -60,6 +73,11 @@ class KeyLayout:
     def profile(self, key: str) -> str:
         """Redis key of the profile stored under `key` ("v:<id>" or "u:<id>")."""
         return f"{self.prefix}{{{key}}}:p"
+
+    def customer_profile_around(self) -> tuple[str, str]:
+        """The profile key of a customer as (before, after) its user id, for `READ_SHOPPER`."""
+        before, _, after = self.profile("u:\0").partition("\0")
+        return before, after
 
     def link(self, visitor_id: str) -> str:
         return f"{self.prefix}{{v:{visitor_id}}}:l"

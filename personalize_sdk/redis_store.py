@@ -57,7 +57,7 @@ import attrs
 
 from ._exceptions import ConfigError, StoreUnavailable
 from ._redis_fork import fork_safe
-from ._redis_layout import CAS_WRITE, LINK_VISITOR, READ_VISITOR, KeyLayout
+from ._redis_layout import CAS_WRITE, LINK_VISITOR, READ_SHOPPER, READ_VISITOR, KeyLayout
 from ._redis_pubsub import subscription
 from .circuit_breaker import CircuitBreaker
 from .invalidation_log import InvalidationLog
@@ -149,6 +149,12 @@ class RedisStore:
         self._cas = self.redis.register_script(CAS_WRITE)
         self._link = self.redis.register_script(LINK_VISITOR)
         self._visitor_script = self.redis.register_script(READ_VISITOR)
+        self._shopper_script = self.redis.register_script(READ_SHOPPER)
+        self._around = self.keys.customer_profile_around()
+        self.follows_links = True
+        """Whether a visitor's read follows its link on the server (`READ_SHOPPER`): one round
+        trip for a signed-in shopper's first page here. Off for good once the server refuses
+        the script's key of another slot (a cluster whose other node holds the customer's)."""
         self._reset()
         _forked.add(self)
 
@@ -204,20 +210,21 @@ class RedisStore:
         return cached or None
 
     def _visitor_read(self, visitor_id: str, found: list[Any], began: int) -> str:
-        """What `READ_VISITOR` found, read since the `_news` moment `began`: the link (or
-        `_NO_LINK`) and, when the visitor is not linked, its own profile, which go into the
-        local cache (unless news of them came during the read: see `_kept`). Returns the
-        link."""
-        linked, data, version = (found[0], None, None) if len(found) == 1 else found
+        """What `READ_SHOPPER` or `READ_VISITOR` found, read since the `_news` moment `began`:
+        the link (or `_NO_LINK`) and the profile that came with it (the visitor's own, or the
+        customer's when the read followed the link), which go into the local cache (unless
+        news of them came during the read: see `_kept`). Returns the link."""
+        linked = found[0]
         user_id = _NO_LINK if linked is None else linked.decode()
-        entry = None if linked is not None else _stored(data, version)
+        key = f"v:{visitor_id}" if linked is None else f"u:{user_id}"
+        entry = _stored(found[1], found[2]) if len(found) == 3 else None
         with self._lock:
             if not self._news.since(f"l:{visitor_id}", began):
                 self._links[visitor_id] = user_id
                 if user_id:
                     self._to_customer(visitor_id, user_id)
             if entry is not None:
-                self._kept(f"v:{visitor_id}", entry, began)
+                self._kept(key, entry, began)
         return user_id
 
     def _to_customer(self, visitor_id: str, user_id: str) -> None:
@@ -352,21 +359,39 @@ class RedisStore:
         return result
 
     def _read_visitor(self, keys: list[str]) -> Any:
-        """`READ_VISITOR` by its digest (loaded again if the server lost it): redis-py's
-        `Script` call costs about 20 us more per read (two imports and type checks per call;
-        146.6 against 124.1 us per round trip on loopback, medians of 5,000 interleaved)."""
+        """`READ_SHOPPER` (else `READ_VISITOR`) by its digest, loaded again if the server lost
+        it: redis-py's `Script` call costs about 20 us more per read (two imports and type
+        checks per call; 146.6 against 124.1 us per round trip on loopback, medians of 5,000
+        interleaved)."""
+        if self.follows_links:
+            try:
+                return self._run(self._shopper_script, keys, self._around)
+            except redis.exceptions.ResponseError as error:
+                self._stop_following(error)
+        return self._run(self._visitor_script, keys)
+
+    def _run(self, script: Any, keys: list[str], args: tuple[str, ...] = ()) -> Any:
         try:
-            return self.redis.evalsha(self._visitor_script.sha, len(keys), *keys)
+            return self.redis.evalsha(script.sha, len(keys), *keys, *args)
         except redis.exceptions.NoScriptError:
-            return self.redis.eval(READ_VISITOR, len(keys), *keys)
+            return self.redis.eval(script.script, len(keys), *keys, *args)
 
     async def _aread_visitor(self, client: Any, visitor_id: str) -> Any:
-        """`READ_VISITOR` on the asyncio client (loaded again if the server lost it)."""
+        """`_read_visitor` on the asyncio client."""
         keys = self._visitor_keys(visitor_id)
-        try:
-            return await client.evalsha(self._visitor_script.sha, len(keys), *keys)
-        except redis.exceptions.NoScriptError:
-            return await client.eval(READ_VISITOR, len(keys), *keys)
+        if self.follows_links:
+            try:
+                return await _arun(client, self._shopper_script, keys, self._around)
+            except redis.exceptions.ResponseError as error:
+                self._stop_following(error)
+        return await _arun(client, self._visitor_script, keys)
+
+    def _stop_following(self, error: Exception) -> None:
+        """The server refused `READ_SHOPPER` (a cluster, or a proxy refusing another slot's
+        key): read the link and the customer apart from now on."""
+        if self.follows_links:
+            self.follows_links = False
+            logger.info("personalize reads linked visitors in two round trips: %s", error)
 
     def _visitor_keys(self, visitor_id: str) -> list[str]:
         return [self.keys.link(visitor_id), self.keys.profile(f"v:{visitor_id}")]
@@ -950,6 +975,14 @@ def _unwritten(entry: _Entry) -> bool:
 
 def _same(pending: list[_Op], ops: list[_Op]) -> bool:
     return len(pending) == len(ops) and all(a is b for a, b in zip(pending, ops, strict=True))
+
+
+async def _arun(client: Any, script: Any, keys: list[str], args: tuple[str, ...] = ()) -> Any:
+    """`RedisStore._run` on an asyncio client."""
+    try:
+        return await client.evalsha(script.sha, len(keys), *keys, *args)
+    except redis.exceptions.NoScriptError:
+        return await client.eval(script.script, len(keys), *keys, *args)
 
 
 def _stored(data: bytes | None, version: bytes | None) -> _Entry:

@@ -4,6 +4,7 @@ never reaches the page and loses nothing within the buffer."""
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import shutil
 import socket
@@ -167,7 +168,54 @@ def test_an_unknown_visitor_is_read_in_one_round_trip(make, script_loaded):
     assert pz.profile("v1").counters == {"Page Viewed": 1}
     assert calls == first  # link and profile came in one command
     assert pz.profile("v2").user_id == "u-2"
-    assert calls == [*first, "EVALSHA", "HMGET"]  # linked: the customer's is a second read
+    assert calls == [*first, "EVALSHA"]  # linked: the customer's came with the link
+
+
+def test_a_server_refusing_to_follow_the_link_gets_the_two_reads_from_then_on(make):
+    Personalizer(store=make(), strict=True).identify("v2", user_id="u-2", traits={"a": 1})
+    store = make()
+    listening(store)  # a read in flight while the listener subscribes is not kept: read again
+    # A cluster whose other node holds the customer's slot answers the script like this.
+    refusing = "return redis.error_reply('ERR Script attempted to access a non local key')"
+    store._shopper_script = store.redis.register_script(refusing)
+    for script in (store._shopper_script, store._visitor_script):
+        store.redis.script_load(script.script)  # loaded: one EVALSHA each
+    calls = sent_commands(store)
+    pz = Personalizer(store=store, strict=True)
+    assert pz.profile("v2").traits == {"a": 1}
+    assert not store.follows_links
+    assert calls == ["EVALSHA", "EVALSHA", "HMGET"]  # refused once, then the two reads
+    assert pz.profile("v3").counters == {}
+    assert calls[3:] == ["EVALSHA"]  # not tried again
+
+
+def test_the_asyncio_prefetch_of_a_linked_visitor_brings_the_customer_in_one_command(make):
+    other = Personalizer(store=make(), strict=True)
+    other.identify("v2", user_id="u-2", traits={"tier": "gold"})
+    other.track("v2", "Page Viewed")
+    assert other.store.flush()
+    store = make()
+    listening(store)  # a read in flight while the listener subscribes is not kept: read again
+    sent: list[str] = []
+
+    async def prefetch() -> None:
+        client = store._async_client()
+        inner = client.execute_command
+
+        async def counted(*args, **options):
+            sent.append(args[0])
+            return await inner(*args, **options)
+
+        client.execute_command = counted
+        await store.aprefetch("v2")
+
+    asyncio.run(prefetch())
+    assert sent == ["EVALSHA"]
+    calls = sent_commands(store)
+    profile = Personalizer(store=store, strict=True).profile("v2")
+    assert (profile.user_id, profile.traits["tier"]) == ("u-2", "gold")
+    assert profile.counters == {"Page Viewed": 1}
+    assert calls == []  # the page reads nothing
 
 
 def _refusing_reads(store: RedisStore) -> None:
