@@ -185,7 +185,8 @@ def reduce(profile: Profile, event: Event, settings: Settings) -> Profile:
         page_type, stage = None, 0
     if page_type is not None:
         s[_S_PAGE_TYPE] = page_type
-    if stage > s[_S_DEEPEST_STAGE]:
+    deepest = s[_S_DEEPEST_STAGE]
+    if stage > deepest:  # not max(): most events go no deeper, and leave the draft as it is
         s[_S_DEEPEST_STAGE] = stage
 
     handler = _HANDLERS.get(name)
