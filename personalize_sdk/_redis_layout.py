@@ -61,8 +61,8 @@ return {user, found[1], found[2]}
 """`READ_VISITOR` that follows the link: KEYS as there, ARGV: the customer's profile key around
 its user id (`KeyLayout.customer_profile_around`). Returns [user id or nil, data, version] of
 the profile the visitor's page shows, the customer's when linked: one round trip for a signed-in
-shopper too. It reads a key of another slot, so it is for a single server only (Redis Cluster
-refuses it, and `RedisStore` then sends `READ_VISITOR` and reads the customer apart)."""
+shopper too. It reads a key of another slot: a cluster whose other node holds that slot refuses
+it, and `RedisStore` then sends `READ_VISITOR` and reads the customer apart."""
 
 
 class KeyLayout:

@@ -63,9 +63,13 @@ def publish_config(
     Config.from_text(text, format=format, source=source)  # raises: nothing invalid goes out
     version = hashlib.sha256(text).hexdigest()[:16]
     client = _client(redis_url_or_client)
+    stored = {"text": text, "format": format, "version": version}
     try:
+        if isinstance(client, redis.RedisCluster):  # its pipelines take commands of keys only
+            client.hset(channel, mapping=stored)  # stored first: a listener reads it on news
+            return int(client.publish(channel, version))
         pipe = client.pipeline(transaction=True)
-        pipe.hset(channel, mapping={"text": text, "format": format, "version": version})
+        pipe.hset(channel, mapping=stored)
         pipe.publish(channel, version)
         return int(pipe.execute()[1])
     except redis.RedisError as error:

@@ -151,6 +151,7 @@ class RedisStore:
         self._visitor_script = self.redis.register_script(READ_VISITOR)
         self._shopper_script = self.redis.register_script(READ_SHOPPER)
         self._around = self.keys.customer_profile_around()
+        self._clustered = isinstance(self.redis, redis.RedisCluster)
         self.follows_links = True
         """Whether a visitor's read follows its link on the server (`READ_SHOPPER`): one round
         trip for a signed-in shopper's first page here. Off for good once the server refuses
@@ -400,7 +401,8 @@ class RedisStore:
         """An asyncio client of the running event loop's own (a client cannot change loops)."""
         loop = asyncio.get_running_loop()
         if self._aredis is None or self._aredis_loop is not loop:
-            self._aredis = redis.asyncio.Redis.from_url(
+            kind = redis.asyncio.RedisCluster if self._clustered else redis.asyncio.Redis
+            self._aredis = kind.from_url(
                 self.url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout
             )
             self._aredis_loop = loop
@@ -549,8 +551,13 @@ class RedisStore:
             pipe = self.redis.pipeline(transaction=False)
             pipe.sadd(keys.visitors(user_id), visitor_id)
             pipe.delete(keys.profile(visitor_key))
-            pipe.publish(keys.channel, f"{self._id} {visitor_key} {customer_key} l:{visitor_id}")
-            pipe.execute()
+            news = (keys.channel, f"{self._id} {visitor_key} {customer_key} l:{visitor_id}")
+            if self._clustered:  # a cluster's pipeline takes commands of keys only
+                pipe.execute()
+                self.redis.publish(*news)
+            else:
+                pipe.publish(*news)
+                pipe.execute()
         except _FAULTS as error:
             self._fault("identify", error)
             raise StoreUnavailable(f"Redis at {self.url}: {error}") from error
@@ -645,7 +652,8 @@ class RedisStore:
         profile's, so they get a longer timeout than the request path's 50 ms."""
         from .redis_popularity import RedisPopularityFeed
 
-        client = redis.Redis.from_url(self.url, socket_timeout=2.0, socket_connect_timeout=0.5)
+        kind = redis.RedisCluster if self._clustered else redis.Redis
+        client = kind.from_url(self.url, socket_timeout=2.0, socket_connect_timeout=0.5)
         return RedisPopularityFeed(client, prefix=self.keys.prefix, clock=clock)
 
     def stats(self) -> dict[str, int]:
@@ -816,14 +824,16 @@ class RedisStore:
 
     def _cas_all(self, attempt: dict[str, tuple[str, Profile]]) -> dict[str, int]:
         pipe = self.redis.pipeline(transaction=False)
+        sent: list[tuple[list[str], list[Any]]] = []
         for key, (version, profile) in attempt.items():
             anonymous = key.startswith("v:")
             keys = [self.keys.profile(key)]
             if anonymous:
                 keys.append(self.keys.link(key[2:]))
             ttl = self.anonymous_ttl if anonymous else 0
-            self._cas(keys=keys, args=[version, encode(profile), ttl, "1" if anonymous else "0"],
-                      client=pipe)  # fmt: skip
+            args = [version, encode(profile), ttl, "1" if anonymous else "0"]
+            pipe.evalsha(self._cas.sha, len(keys), *keys, *args)
+            sent.append((keys, args))
             # The GIL back after each profile encoded: a request thread waiting for it (a
             # reply from Redis came in) waits for one profile, not for a batch's, which
             # also lets more of its events queue per profile and go out in one write. (Handing
@@ -831,7 +841,15 @@ class RedisStore:
             # request thread, in smaller writes: 21,000 writes for 26,650 events against
             # 4,800, and fewer events/s in all, measured with `benchmarks redis`.)
             time.sleep(0)
-        results = pipe.execute()
+        results = pipe.execute(raise_on_error=False)
+        for index, result in enumerate(results):
+            if isinstance(result, redis.exceptions.NoScriptError):
+                # A server that lost its scripts (restarted, or a cluster node that never had
+                # them): that write did not run; it runs by itself, the script sent along.
+                keys, args = sent[index]
+                results[index] = self._cas(keys=keys, args=args)
+            elif isinstance(result, Exception):
+                raise result
         self._count("writes", len(attempt))
         return {key: int(result) for key, result in zip(attempt, results, strict=True)}
 

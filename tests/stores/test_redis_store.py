@@ -129,6 +129,7 @@ def test_events_queued_behind_a_write_go_out_from_the_local_copy(make):
     read back from Redis and folded in again: a batch takes the later queued events of its
     profiles too, and a copy with events newer than a write is built on the written version."""
     store = make(batch_size=1)
+    listening(store)  # subscribed first: a first subscription drops the copies held
     replayed = count_replays(store)
     pz = Personalizer(store=store, strict=True)
     entered, release = gated(store, "_write")
@@ -171,6 +172,21 @@ def test_an_unknown_visitor_is_read_in_one_round_trip(make, script_loaded):
     assert calls == [*first, "EVALSHA"]  # linked: the customer's came with the link
 
 
+def test_writes_land_once_after_the_server_lost_its_scripts(make):
+    store = make()
+    pz = Personalizer(store=store, strict=True)
+    pz.track("v0", "Page Viewed")
+    assert store.flush()
+    store.redis.script_flush()  # a restarted server: the writer's pipelined CAS finds none
+    for visitor in ("v1", "v2"):
+        for n in range(3):
+            pz.track(visitor, "Product Viewed", view(f"sku-{n}"))
+    assert store.flush()
+    fresh = make()
+    assert [fresh.load(f"v:{v}").counters for v in ("v1", "v2")] == [{"Product Viewed": 3}] * 2
+    assert store.stats().get("write_errors", 0) == 0
+
+
 def test_a_server_refusing_to_follow_the_link_gets_the_two_reads_from_then_on(make):
     Personalizer(store=make(), strict=True).identify("v2", user_id="u-2", traits={"a": 1})
     store = make()
@@ -196,6 +212,7 @@ def test_the_asyncio_prefetch_of_a_linked_visitor_brings_the_customer_in_one_com
     assert other.store.flush()
     store = make()
     listening(store)  # a read in flight while the listener subscribes is not kept: read again
+    store.redis.script_load(store._shopper_script.script)  # loaded, as another test may flush
     sent: list[str] = []
 
     async def prefetch() -> None:
