@@ -258,3 +258,14 @@ def test_a_config_published_through_the_cluster_switches_a_live_personalizer(clu
         wait_until(lambda: "Flash sale on" in pz.render("v1", HOME), timeout=1.0)
         assert time.monotonic() - started < 1.0
     client.delete(channel)
+
+
+def test_the_collector_claims_message_ids_across_the_cluster(make):
+    from personalize_sdk.collector.dedup import dedup_for
+
+    dedup = dedup_for(make(), window=60)
+    ids = [f"m-{n}" for n in range(12)]  # spread over the nodes' slots
+    assert dedup.claim(ids) == [True] * 12
+    assert dedup.claim([*ids[:6], "m-new"]) == [False] * 6 + [True]
+    dedup.release(ids[:3])
+    assert dedup.claim(ids[:4]) == [True, True, True, False]
