@@ -1,6 +1,7 @@
 """`RedisStore`: profiles in Redis, shared by every process on every host, with a local cache.
 
     store = RedisStore("redis://127.0.0.1:6379/0")      # rediss://, unix:// too
+    store = RedisStore("redis+cluster://10.0.0.5:7000")  # a Redis Cluster (rediss+cluster://)
     pz = Personalizer(store=store)
 
 The request path never waits on a write:
@@ -54,6 +55,8 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from ._exceptions import ConfigError, StoreUnavailable
 from ._redis_fork import fork_safe
@@ -71,7 +74,15 @@ logger = logging.getLogger("personalize_sdk.redis")
 
 DEFAULT_ANONYMOUS_TTL = 90 * 86_400
 DEFAULT_LINK_TTL = 400 * 86_400
-_FAULTS = (redis.ConnectionError, redis.TimeoutError, OSError)
+_FAULTS = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    OSError,
+    # A cluster's: a node down (its slots uncovered), the cluster unreachable, a slot moving.
+    redis.exceptions.ClusterError,
+    redis.exceptions.RedisClusterException,
+    redis.exceptions.TryAgainError,
+)
 _NO_LINK = ""
 _MISSING = object()
 
@@ -130,6 +141,11 @@ class RedisStore:
             raise ConfigError(f"expected a size >= 1, got {local_size!r}", field="local_size")
         if type(local_ttl) not in (int, float) or not local_ttl > 0:
             raise ConfigError(f"expected seconds > 0, got {local_ttl!r}", field="local_ttl")
+        scheme, separator, rest = url.partition("://") if isinstance(url, str) else ("", "", "")
+        if scheme.lower() in ("redis+cluster", "rediss+cluster") and separator:
+            url = f"{scheme[: -len('+cluster')]}://{rest}"  # a node's URL, for the clients
+            if client is None:
+                client = _cluster_client(url, timeout)
         self.url = url
         self.keys = KeyLayout(prefix)
         self.anonymous_ttl = anonymous_ttl
@@ -389,7 +405,10 @@ class RedisStore:
 
     def _stop_following(self, error: Exception) -> None:
         """The server refused `READ_SHOPPER` (a cluster, or a proxy refusing another slot's
-        key): read the link and the customer apart from now on."""
+        key): read the link and the customer apart from now on. A fault (a cluster node down
+        answers with an error too) is not a refusal: it goes on as one."""
+        if isinstance(error, _FAULTS):
+            raise error
         if self.follows_links:
             self.follows_links = False
             logger.info("personalize reads linked visitors in two round trips: %s", error)
@@ -993,6 +1012,20 @@ def _unwritten(entry: _Entry) -> bool:
 
 def _same(pending: list[_Op], ops: list[_Op]) -> bool:
     return len(pending) == len(ops) and all(a is b for a, b in zip(pending, ops, strict=True))
+
+
+def _cluster_client(url: str, timeout: float) -> redis.RedisCluster:
+    """A cluster client of the cluster that `url`'s node belongs to: redis-py asks the node
+    for the cluster's map as it builds one, so a cluster none of whose given nodes answers is
+    `StoreUnavailable` here, at once (a single server's client connects on first use)."""
+    try:
+        return redis.RedisCluster.from_url(url, socket_timeout=timeout,
+                                           socket_connect_timeout=timeout,
+                                           retry=Retry(NoBackoff(), 0))  # fmt: skip
+    except ValueError as error:
+        raise ConfigError(str(error), field="url") from error
+    except (redis.RedisError, redis.exceptions.RedisClusterException) as error:
+        raise StoreUnavailable(f"Redis Cluster at {url}: {error}") from error
 
 
 async def _arun(client: Any, script: Any, keys: list[str], args: tuple[str, ...] = ()) -> Any:

@@ -5,6 +5,8 @@ integrations' ``store`` setting):
     sqlite:///relative/path.db       `SQLiteStore` (four slashes for an absolute path:
     sqlite:////var/lib/shop/pz.db     sqlite:////var/...)
     redis://host:6379/0              `RedisStore` (also rediss:// and unix:///path?db=0)
+    redis+cluster://host:7000        `RedisStore` on a Redis Cluster, from one of its nodes
+                                     (also rediss+cluster://)
 """
 
 from __future__ import annotations
@@ -32,11 +34,12 @@ def open_store(url: str, **options: Any) -> Store:
         from .sqlite_store import SQLiteStore
 
         return SQLiteStore(path, **options)
-    if scheme in ("redis", "rediss", "unix"):
+    if scheme in ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster"):
         from .redis_store import RedisStore
 
         return RedisStore(url, **options)
     raise ConfigError(
-        f"unknown store URL {url!r} (memory://, sqlite:///path, redis://, rediss://, unix://)",
+        f"unknown store URL {url!r} (memory://, sqlite:///path, redis://, rediss://, "
+        "unix://, redis+cluster://)",
         field="store",
     )

@@ -44,43 +44,73 @@ def _free_port(taken: list[int]) -> int:
     raise RuntimeError("no free ports for a Redis cluster")
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
-    """Three redis-server processes in cluster mode, the slots shared out, joined into one
-    cluster; yields their ports."""
-    if shutil.which("redis-server") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("redis-server is not installed (CI=true: the cluster tests must run)")
-        pytest.skip("redis-server is not installed")
-    folder = tmp_path_factory.mktemp("cluster")
-    ports: list[int] = []
-    for _ in range(3):
-        ports.append(_free_port(ports))
-    processes = [_node(port, folder) for port in ports]
-    try:
-        nodes = [redis.Redis(host="127.0.0.1", port=port, socket_timeout=2) for port in ports]
-        for node in nodes:
-            _wait(node.ping)
+class Cluster:
+    """Three redis-server processes in cluster mode (append-only, so a node restarted keeps
+    its data), the slots shared out, joined into one cluster."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.ports: list[int] = []
+        for _ in range(3):
+            self.ports.append(_free_port(self.ports))
+        self.processes: dict[int, subprocess.Popen[bytes]] = {}
+
+    def start(self) -> Cluster:
+        for port in self.ports:
+            self._start(port)
+        nodes = [redis.Redis(host="127.0.0.1", port=port, socket_timeout=2) for port in self.ports]
         share = SLOTS // len(nodes)
         for index, node in enumerate(nodes):
             last = SLOTS - 1 if index == len(nodes) - 1 else (index + 1) * share - 1
             node.execute_command("CLUSTER", "ADDSLOTSRANGE", index * share, last)
-        for port in ports[1:]:
+        for port in self.ports[1:]:
             nodes[0].execute_command("CLUSTER", "MEET", "127.0.0.1", port)
-        for node in nodes:
+        self.wait_ok()
+        return self
+
+    def _start(self, port: int) -> None:
+        command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                   "--appendonly", "yes", "--appenddirname", f"aof-{port}", "--cluster-enabled",
+                   "yes", "--dir", str(self.folder), "--cluster-config-file",
+                   f"nodes-{port}.conf"]  # fmt: skip
+        self.processes[port] = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        _wait(redis.Redis(host="127.0.0.1", port=port, socket_timeout=2).ping)
+
+    def wait_ok(self) -> None:
+        for port in self.ports:
+            node = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2)
             _wait(lambda node=node: node.cluster("info")["cluster_state"] == "ok")
-        yield ports
+
+    def kill(self, port: int) -> None:
+        process = self.processes.pop(port)
+        process.kill()
+        process.wait()
+
+    def restart(self, port: int) -> None:
+        self._start(port)
+        self.wait_ok()
+
+    def stop(self) -> None:
+        for port in list(self.processes):
+            self.kill(port)
+
+
+def _own_cluster(folder: Path) -> Cluster:
+    if shutil.which("redis-server") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server is not installed (CI=true: the cluster tests must run)")
+        pytest.skip("redis-server is not installed")
+    return Cluster(folder)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
+    """A cluster shared by the module's tests (each under its own prefix); yields its ports."""
+    own = _own_cluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        yield own.start().ports
     finally:
-        for process in processes:
-            process.kill()
-            process.wait()
-
-
-def _node(port: int, folder: Path) -> subprocess.Popen[bytes]:
-    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", "--cluster-enabled", "yes", "--dir", str(folder),
-               "--cluster-config-file", f"nodes-{port}.conf"]  # fmt: skip
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        own.stop()
 
 
 def _wait(ready: Callable[[], Any], seconds: float = 10.0) -> None:
@@ -269,3 +299,78 @@ def test_the_collector_claims_message_ids_across_the_cluster(make):
     assert dedup.claim([*ids[:6], "m-new"]) == [False] * 6 + [True]
     dedup.release(ids[:3])
     assert dedup.claim(ids[:4]) == [True, True, True, False]
+
+
+def test_a_cluster_url_names_the_store(cluster):
+    from personalize_sdk.store_url import open_store
+
+    prefix = f"pztest-{uuid.uuid4().hex[:10]}:"
+    url = f"redis+cluster://127.0.0.1:{cluster[1]}/0"
+    writer = Personalizer(store=open_store(url, prefix=prefix), strict=True)
+    assert isinstance(writer.store.redis, redis.RedisCluster)
+    for visitor in ("v1", "v2", "v3"):
+        writer.track(visitor, "Page Viewed")
+    assert writer.store.flush()
+    reader = RedisStore(url, prefix=prefix)
+    assert reader.url == f"redis://127.0.0.1:{cluster[1]}/0"
+    assert [reader.load(f"v:{v}").counters for v in ("v1", "v2", "v3")] == [{"Page Viewed": 1}] * 3
+    writer.close()
+    reader.close()
+    for port in cluster:
+        node = redis.Redis(host="127.0.0.1", port=port)
+        for key in node.scan_iter(match=f"{prefix}*"):
+            node.delete(key)
+
+
+def test_a_cluster_none_of_whose_nodes_answers_is_unavailable_at_once(tmp_path):
+    from personalize_sdk import StoreUnavailable
+
+    port = _free_port([])  # nothing listens there
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match=r"Redis Cluster at redis://127\.0\.0\.1"):
+        RedisStore(f"redis+cluster://127.0.0.1:{port}/0")
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_node_down_mid_traffic_never_reaches_the_page_and_loses_nothing(tmp_path):
+    from personalize_sdk import Page
+
+    own = _own_cluster(tmp_path).start()
+    try:
+        url = f"redis+cluster://127.0.0.1:{own.ports[0]}/0"
+        store = RedisStore(url, prefix="t:")
+        pz = Personalizer(store=store)
+        shoppers = [f"v{n}" for n in range(30)]  # on every node
+        for visitor in shoppers:
+            pz.track(visitor, "Page Viewed")
+        assert store.flush()
+        down = own.ports[1]
+        own.kill(down)
+        page = Page(type="home", path="/")
+        slowest = slowest_cold = 0.0
+        for visitor in shoppers:
+            started = time.monotonic()
+            pz.track(visitor, "Product Viewed", view("sku-1"))
+            pz.widgets(visitor, page)
+            slowest = max(slowest, time.monotonic() - started)
+        cold = Personalizer(store=RedisStore(url, prefix="t:"))  # holds no copies: it reads
+        for visitor in shoppers:
+            started = time.monotonic()
+            cold.widgets(visitor, page)
+            slowest_cold = max(slowest_cold, time.monotonic() - started)
+        for pz_ in (pz, cold):
+            assert pz_.stats().get("errors.profile.internal", 0) == 0
+        assert store.stats()["pending"] > 0  # the down node's shoppers wait
+        own.restart(down)
+        deadline = time.monotonic() + 20
+        while not store.flush(timeout=1):
+            assert time.monotonic() < deadline, store.stats()
+        fresh = RedisStore(url, prefix="t:")
+        counts = [fresh.load(f"v:{visitor}").counters for visitor in shoppers]
+        assert counts == [{"Page Viewed": 1, "Product Viewed": 1}] * len(shoppers)
+        assert store.stats().get("write_errors", 0) == 0
+        assert max(slowest, slowest_cold) < 1.0, (slowest, slowest_cold)
+        store.close(timeout=1)
+        fresh.close(timeout=1)
+    finally:
+        own.stop()
