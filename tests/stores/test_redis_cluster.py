@@ -30,8 +30,9 @@ SLOTS = 16384
 
 
 def _free_port(taken: list[int]) -> int:
-    """A port free on 127.0.0.1 whose cluster bus port (10000 above) is free too."""
-    for port in random.sample(range(20_000, 50_000), 200):
+    """A port free on 127.0.0.1 whose cluster bus port (10000 above) is free too, both below
+    the ephemeral range (32768 and up on Linux): no client connection takes them meanwhile."""
+    for port in random.sample(range(20_000, 22_700), 200):
         if port in taken:
             continue
         try:
@@ -79,7 +80,7 @@ class Cluster:
     def wait_ok(self) -> None:
         for port in self.ports:
             node = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2)
-            _wait(lambda node=node: node.cluster("info")["cluster_state"] == "ok")
+            _wait(lambda node=node: node.cluster("info")["cluster_state"] == "ok", 30.0)
 
     def kill(self, port: int) -> None:
         process = self.processes.pop(port)
