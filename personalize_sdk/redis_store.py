@@ -85,6 +85,8 @@ _FAULTS = (
 )
 _NO_LINK = ""
 _MISSING = object()
+_NOT_RUN = -2
+"""`_cas_all`'s answer for a write the server had no script for (so it did nothing)."""
 
 
 @attrs.define(eq=False)
@@ -199,6 +201,8 @@ class RedisStore:
         self._writing = 0
         self._in_flight = 0
         """Ops the writer has taken from the queue and not yet written (or put back)."""
+        self._load_cas = False
+        """The server answered that it has no `CAS_WRITE`: load it before the next write."""
         self._closed = False
         self._writer: threading.Thread | None = None
         self._listener: threading.Thread | None = None
@@ -779,7 +783,11 @@ class RedisStore:
                     attempt.update(self._replayed(replay, by_key, done, blind))
                 written = self._cas_all(attempt)
                 replay = []
+                again: dict[str, tuple[str, Profile]] = {}
                 for key, result in written.items():
+                    if result == _NOT_RUN:  # as it was: sent as it is in the next round
+                        again[key] = attempt[key]
+                        continue
                     if result > 0:
                         self._committed(key, by_key[key], attempt[key], str(result),
                                         local.get(key), began)  # fmt: skip
@@ -792,8 +800,8 @@ class RedisStore:
                     else:  # the visitor got linked: its events go to the customer now
                         self._relink(by_key[key])
                     done.update(by_key[key])
-                attempt = {}
-                if not replay:
+                attempt = again
+                if not replay and not again:
                     break
             else:  # pragma: no cover - twenty conflicts in a row on one profile
                 raise redis.TimeoutError("too many write conflicts")
@@ -842,8 +850,13 @@ class RedisStore:
                          "counted in stats() as write_errors): %s", key, error)  # fmt: skip
 
     def _cas_all(self, attempt: dict[str, tuple[str, Profile]]) -> dict[str, int]:
+        """`CAS_WRITE` of each profile of `attempt`, in one pipeline: the new version, 0 on a
+        conflict, -1 for a visitor linked meanwhile, `_NOT_RUN` where the server did not have
+        the script (loaded before the next call)."""
+        if self._load_cas:
+            self.redis.script_load(CAS_WRITE)  # on a cluster: on every primary
+            self._load_cas = False
         pipe = self.redis.pipeline(transaction=False)
-        sent: list[tuple[list[str], list[Any]]] = []
         for key, (version, profile) in attempt.items():
             anonymous = key.startswith("v:")
             keys = [self.keys.profile(key)]
@@ -852,7 +865,6 @@ class RedisStore:
             ttl = self.anonymous_ttl if anonymous else 0
             args = [version, encode(profile), ttl, "1" if anonymous else "0"]
             pipe.evalsha(self._cas.sha, len(keys), *keys, *args)
-            sent.append((keys, args))
             # The GIL back after each profile encoded: a request thread waiting for it (a
             # reply from Redis came in) waits for one profile, not for a batch's, which
             # also lets more of its events queue per profile and go out in one write. (Handing
@@ -861,15 +873,19 @@ class RedisStore:
             # 4,800, and fewer events/s in all, measured with `benchmarks redis`.)
             time.sleep(0)
         results = pipe.execute(raise_on_error=False)
+        run = len(results)
         for index, result in enumerate(results):
             if isinstance(result, redis.exceptions.NoScriptError):
                 # A server that lost its scripts (restarted, or a cluster node that never had
-                # them): that write did not run; it runs by itself, the script sent along.
-                keys, args = sent[index]
-                results[index] = self._cas(keys=keys, args=args)
+                # them): that write did not run. It goes again in the next round, after the
+                # script is loaded: loading it here could fail after the others were written,
+                # and those would then be sent again, and counted twice.
+                results[index] = _NOT_RUN
+                self._load_cas = True
+                run -= 1
             elif isinstance(result, Exception):
                 raise result
-        self._count("writes", len(attempt))
+        self._count("writes", run)
         return {key: int(result) for key, result in zip(attempt, results, strict=True)}
 
     def _committed(
