@@ -375,3 +375,28 @@ def test_a_node_down_mid_traffic_never_reaches_the_page_and_loses_nothing(tmp_pa
         fresh.close(timeout=1)
     finally:
         own.stop()
+
+
+def test_a_forked_child_writes_through_the_cluster(make):
+    import multiprocessing
+
+    store = make()
+    pz = Personalizer(store=store, strict=True)
+    for visitor in ("v1", "v2", "v3"):
+        pz.track(visitor, "Page Viewed")
+    assert store.flush()  # threads and connections made before the fork
+    context = multiprocessing.get_context("fork")
+    read, write = context.Pipe()
+
+    def child() -> None:
+        for visitor in ("v1", "v2", "v3"):
+            pz.track(visitor, "Page Viewed")
+        write.send((store.flush(timeout=10), store.stats().get("write_errors", 0)))
+
+    process = context.Process(target=child)
+    process.start()
+    process.join(timeout=30)
+    assert read.poll(0) and read.recv() == (True, 0)
+    fresh = make()
+    assert [fresh.load(f"v:{v}").counters for v in ("v1", "v2", "v3")] == [{"Page Viewed": 2}] * 3
+
