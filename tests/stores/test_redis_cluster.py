@@ -399,4 +399,3 @@ def test_a_forked_child_writes_through_the_cluster(make):
     assert read.poll(0) and read.recv() == (True, 0)
     fresh = make()
     assert [fresh.load(f"v:{v}").counters for v in ("v1", "v2", "v3")] == [{"Page Viewed": 2}] * 3
-
