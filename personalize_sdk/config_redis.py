@@ -27,12 +27,11 @@ import os
 from pathlib import Path
 
 from ._exceptions import ConfigError, PersonalizeError
+from ._redis_faults import FAULTS as _FAULTS
 from ._redis_fork import fork_safe
 from ._redis_pubsub import subscription
 from .config import Config
 from .config_source import DEFAULT_CHANNEL, ConfigSource, logger
-
-_FAULTS = (redis.ConnectionError, redis.TimeoutError, OSError)
 
 
 def publish_config(

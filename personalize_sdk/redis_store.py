@@ -59,6 +59,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from ._exceptions import ConfigError, StoreUnavailable
+from ._redis_faults import FAULTS as _FAULTS
 from ._redis_fork import fork_safe
 from ._redis_layout import CAS_WRITE, LINK_VISITOR, READ_SHOPPER, READ_VISITOR, KeyLayout
 from ._redis_pubsub import subscription
@@ -74,15 +75,6 @@ logger = logging.getLogger("personalize_sdk.redis")
 
 DEFAULT_ANONYMOUS_TTL = 90 * 86_400
 DEFAULT_LINK_TTL = 400 * 86_400
-_FAULTS = (
-    redis.ConnectionError,
-    redis.TimeoutError,
-    OSError,
-    # A cluster's: a node down (its slots uncovered), the cluster unreachable, a slot moving.
-    redis.exceptions.ClusterError,
-    redis.exceptions.RedisClusterException,
-    redis.exceptions.TryAgainError,
-)
 _NO_LINK = ""
 _MISSING = object()
 _NOT_RUN = -2
@@ -708,9 +700,9 @@ class RedisStore:
                     time.sleep(0.05)
                     continue
                 with self._lock:
-                    batch = self._take_batch()
+                    batch = self._queue.take(self.batch_size)
                     self._writing += 1
-                    self._in_flight = len(batch)
+                    self._in_flight = sum(map(len, batch.values()))
                 done: set[_Op] = set()
                 try:
                     self._write(batch, done)
@@ -719,12 +711,12 @@ class RedisStore:
                     # What the write did before the fault (profiles written, events moved to
                     # a customer) is done: sent again it would count twice.
                     with self._lock:
-                        self._put_back([op for op in batch if op not in done])
+                        self._put_back(batch, done)
                         self._in_flight = 0  # back in the queue: counted there
                         self._trim()
                     self._fault("write", error)
                 except Exception:
-                    lost = len([op for op in batch if op not in done])
+                    lost = sum(op not in done for ops in batch.values() for op in ops)
                     logger.exception("personalize could not write %d profile updates", lost)
                     self._count("write_errors", lost)
                 finally:
@@ -735,32 +727,22 @@ class RedisStore:
             with self._idle:
                 self._idle.notify_all()
 
-    def _take_batch(self) -> list[_Op]:
-        """The queued ops of the profiles waiting longest, at least `batch_size` of them (or
-        all), lock held: a profile's pending ops leave together, so the writer can send the
-        local copy as it is rather than read the profile back and fold the ops in again."""
-        return [op for ops in self._queue.take(self.batch_size).values() for op in ops]
-
-    def _put_back(self, ops: list[_Op]) -> None:
-        """`ops` (taken, not written) wait first again, each before its profile's later ones
-        (lock held)."""
-        by_key: dict[str, list[_Op]] = {}
-        for op in ops:
-            by_key.setdefault(op.key, []).append(op)
-        for key in reversed(list(by_key)):  # the first profile of the batch ends up first
-            self._queue.put_back(key, by_key[key])
+    def _put_back(self, batch: dict[str, list[_Op]], done: set[_Op]) -> None:
+        """The ops of `batch` not `done` wait first again, each before its profile's later
+        ones (lock held)."""
+        for key in reversed(list(batch)):  # the first profile of the batch ends up first
+            self._queue.put_back(key, [op for op in batch[key] if op not in done])
 
     def _closed_and_down(self) -> bool:
         return self._closed and self.breaker.is_open
 
-    def _write(self, batch: list[_Op], done: set[_Op]) -> None:
-        """Write a batch: per profile, the local copy when it was built on the stored version,
-        else the stored profile with the batch's ops folded in again; conflicts retried.
-        `done` gets the ops dealt with as it goes (written, moved to a customer, refused), so
-        that a fault in a later round puts back only the others."""
-        by_key: dict[str, list[_Op]] = {}
-        for op in batch:
-            by_key.setdefault(op.key, []).append(op)
+    def _write(self, by_key: dict[str, list[_Op]], done: set[_Op]) -> None:
+        """Write a batch, the queued ops of the profiles waiting longest (`WriteQueue.take`:
+        a profile's pending ops leave together, so that its local copy can go as it is): per
+        profile, the local copy when it was built on the stored version, else the stored
+        profile with the batch's ops folded in again; conflicts retried. `done` gets the ops
+        dealt with as it goes (written, moved to a customer, refused), so that a fault in a
+        later round puts back only the others."""
         attempt: dict[str, tuple[str, Profile]] = {}
         local: dict[str, _Entry] = {}  # the entries whose local copy is (or may be) the attempt
         blind: dict[str, Profile | None] = {}  # blind copies of exactly these ops

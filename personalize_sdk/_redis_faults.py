@@ -1,0 +1,17 @@
+"""`FAULTS`: the errors that mean Redis is away (or a part of a cluster is), not that a
+command was wrong: the stores and the config listener count them, degrade, and try again later.
+"""
+
+from __future__ import annotations
+
+import redis
+
+FAULTS: tuple[type[BaseException], ...] = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    OSError,
+    # A cluster's: a node down (its slots uncovered), the cluster unreachable, a slot moving.
+    redis.exceptions.ClusterError,
+    redis.exceptions.RedisClusterException,
+    redis.exceptions.TryAgainError,
+)
