@@ -22,7 +22,10 @@ def open_store(url: str, **options: Any) -> Store:
     """The store `url` names, built with `options` (the store's own keyword arguments)."""
     if not isinstance(url, str):
         raise ConfigError(f"expected a store URL, got {type(url).__name__}", field="store")
-    scheme = urlsplit(url).scheme.lower()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError as error:  # "redis://[::1" and the like
+        raise ConfigError(f"not a store URL: {url!r} ({error})", field="store") from None
     if scheme == "memory":
         from .memory_store import MemoryStore
 

@@ -128,7 +128,9 @@ def test_a_redis_url_makes_a_redis_store(redis_prefix):
     store.close()
 
 
-@pytest.mark.parametrize("url", ["postgres://x", "sqlite://", "nothing"])
+@pytest.mark.parametrize(
+    "url", ["postgres://x", "sqlite://", "nothing", "redis://[::1", "redis+cluster://[bad"]
+)
 def test_an_unknown_store_url_is_a_config_error(url):
     from personalize_sdk import ConfigError
     from personalize_sdk.store_url import open_store
