@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from ._config_tables import known_table
 from ._exceptions import ConfigError
 from .conditions import compile_condition
 from .geo import GeoFence, location_of
@@ -69,13 +70,7 @@ class Audience:
 
     @classmethod
     def from_dict(cls, raw: Any, *, field: str = "audience") -> Audience:
-        if not isinstance(raw, Mapping):
-            raise ConfigError("expected a table", field=field)
-        unknown = sorted(set(raw) - _FIELDS)
-        if unknown:
-            raise ConfigError(
-                f"unknown field (known: {sorted(_FIELDS)})", field=f"{field}.{unknown[0]}"
-            )
+        raw = known_table(raw, _FIELDS, field, noun="field")
         values: dict[str, Any] = {}
         for name in ("segments_any", "segments_all", "segments_none", "page_types"):
             if name in raw:

@@ -32,6 +32,7 @@ from typing import Any
 
 import attrs
 
+from ._config_tables import known_table
 from ._exceptions import ConfigError
 from .audience import Audience
 from .bucketing import hash as bucket_hash
@@ -135,13 +136,9 @@ class Campaign:
             raise ConfigError(
                 f"unknown kind {kind_name!r} (known: {sorted(KINDS)})", field=f"{field}.kind"
             )
-        unknown = sorted(set(raw) - _CAMPAIGN_FIELDS - set(kind.fields))
-        if unknown:
-            raise ConfigError(
-                f"unknown field for a {kind.name} (known: "
-                f"{sorted(_CAMPAIGN_FIELDS | set(kind.fields))})",
-                field=f"{field}.{unknown[0]}",
-            )
+        known_table(
+            raw, _CAMPAIGN_FIELDS | set(kind.fields), field, noun=f"field for a {kind.name}"
+        )
         slot = raw.get("slot", kind.default_slot)
         if not isinstance(slot, str) or not _SLOT.match(slot):
             raise ConfigError(

@@ -11,11 +11,11 @@ max_concurrent_requests = 64                  # past it: 503 with Retry-After
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
+from ._config_tables import known_table
 from ._exceptions import ConfigError
 
 
@@ -31,16 +31,8 @@ class CollectorSettings:
 
     @classmethod
     def from_dict(cls, raw: Any, source: str) -> CollectorSettings:
-        if not isinstance(raw, Mapping):
-            raise ConfigError("expected a table", source=source, field="collector")
         known = {field.name for field in attrs.fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ConfigError(
-                f"unknown setting (known: {sorted(known)})",
-                source=source,
-                field=f"collector.{unknown[0]}",
-            )
+        raw = known_table(raw, known, "collector", source=source, noun="setting")
         keys = raw.get("write_keys", [])
         if not isinstance(keys, list) or not all(
             isinstance(key, str) and 0 < len(key) <= 256 for key in keys

@@ -26,6 +26,7 @@ from typing import Any
 
 import attrs
 
+from ._config_tables import known_table
 from ._exceptions import ConfigError
 from .campaign import Campaign
 from .collector_config import CollectorSettings
@@ -128,11 +129,8 @@ class WidgetSettings:
 
     @classmethod
     def from_dict(cls, raw: Any, source: str) -> WidgetSettings:
-        if not isinstance(raw, Mapping):
-            raise ConfigError("expected a table", source=source, field="widgets")
-        unknown = sorted(set(raw) - {"beacon_url", "currency"})
-        if unknown:
-            raise ConfigError("unknown setting", source=source, field=f"widgets.{unknown[0]}")
+        known = {field.name for field in attrs.fields(cls)}
+        raw = known_table(raw, known, "widgets", source=source, noun="setting")
         beacon_url = raw.get("beacon_url", "/_personalize/beacon")
         if not isinstance(beacon_url, str) or not _BEACON.match(beacon_url):
             raise ConfigError(
@@ -195,7 +193,7 @@ class Config:
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> Config:
         if not isinstance(data, Mapping):
             raise ConfigError(f"expected a mapping, got {type(data).__name__}", source=source)
-        unknown = sorted(set(data) - _SECTIONS)
+        unknown = sorted(str(key) for key in data if key not in _SECTIONS)
         if unknown:
             raise ConfigError(
                 f"unknown section {unknown[0]!r} (known: {sorted(_SECTIONS)})",
@@ -224,6 +222,7 @@ class Config:
         )
 
 
+_SEGMENT_FIELDS = frozenset({"name", "condition", "description"})
 _SECTIONS = frozenset(
     {"settings", "segments", "campaigns", "widgets", "store", "forwarders", "delivery", "collector"}
 )
@@ -244,15 +243,7 @@ def load_config(config: Config | Mapping[str, Any] | str | Path | None) -> Confi
 
 
 def _load_settings(raw: Any, source: str) -> Settings:
-    if not isinstance(raw, Mapping):
-        raise ConfigError("expected a table", source=source, field="settings")
-    unknown = sorted(set(raw) - _SETTING_NAMES)
-    if unknown:
-        raise ConfigError(
-            f"unknown setting (known: {sorted(_SETTING_NAMES)})",
-            source=source,
-            field=f"settings.{unknown[0]}",
-        )
+    raw = known_table(raw, _SETTING_NAMES, "settings", source=source, noun="setting")
     try:
         return Settings(**raw)
     except ConfigError as error:
@@ -285,9 +276,7 @@ def _load_segments(raw: Any, source: str) -> tuple[SegmentDefinition, ...]:
         if name in seen:
             raise ConfigError("defined twice", source=source, field=f"{where}.name")
         seen.add(name)
-        unknown = sorted(set(entry) - {"name", "condition", "description"})
-        if unknown:
-            raise ConfigError("unknown field", source=source, field=f"{where}.{unknown[0]}")
+        known_table(entry, _SEGMENT_FIELDS, where, source=source, noun="field")
         condition = entry.get("condition")
         if not isinstance(condition, Mapping):
             raise ConfigError(

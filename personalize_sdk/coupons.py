@@ -63,6 +63,7 @@ from typing import Any, Literal
 
 import attrs
 
+from ._config_tables import known_table
 from ._exceptions import ConfigError
 
 CouponReason = Literal["ok", "malformed", "forged", "expired", "wrong_shopper"]
@@ -352,11 +353,7 @@ class CouponPolicy:
             raw = {"code": raw}
         if not isinstance(raw, Mapping):
             raise ConfigError(f"expected a table or a code, got {type(raw).__name__}", field=field)
-        unknown = sorted(str(key) for key in set(raw) - _POLICY_KEYS)
-        if unknown:
-            raise ConfigError(
-                f"unknown key (known: {sorted(_POLICY_KEYS)})", field=f"{field}.{unknown[0]}"
-            )
+        raw = known_table(raw, _POLICY_KEYS, field)
         hours = raw.get("valid_hours")
         if hours is not None and (
             isinstance(hours, bool)

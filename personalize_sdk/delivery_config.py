@@ -31,6 +31,7 @@ from typing import Any
 
 import attrs
 
+from ._config_tables import known_table
 from ._exceptions import ConfigError
 
 DEFAULT_MEMORY_BYTES = 16 * 1024 * 1024
@@ -68,16 +69,8 @@ class DeliverySettings:
 
     @classmethod
     def from_dict(cls, raw: Any, source: str) -> DeliverySettings:
-        if not isinstance(raw, Mapping):
-            raise ConfigError("expected a table", source=source, field="delivery")
         known = {field.name for field in attrs.fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ConfigError(
-                f"unknown setting (known: {sorted(known)})",
-                source=source,
-                field=f"delivery.{unknown[0]}",
-            )
+        raw = known_table(raw, known, "delivery", source=source, noun="setting")
         values: dict[str, Any] = {}
         for name in ("memory_bytes", "disk_bytes"):
             if name in raw:

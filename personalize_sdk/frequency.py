@@ -6,12 +6,13 @@ seen does not use up a shopper's allowance. Per-day caps count days in the campa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import attrs
 
+from ._config_tables import known_table
 from ._exceptions import ConfigError
 from .exposure import MAX_RECENT_SHOWS, Exposure
 from .profile import Session
@@ -74,14 +75,7 @@ class FrequencyCap:
 
     @classmethod
     def from_dict(cls, raw: Any, *, field: str = "caps") -> FrequencyCap:
-        if not isinstance(raw, Mapping):
-            raise ConfigError("expected a table", field=field)
-        known = {a.name for a in attrs.fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ConfigError(
-                f"unknown field (known: {sorted(known)})", field=f"{field}.{unknown[0]}"
-            )
+        raw = known_table(raw, {a.name for a in attrs.fields(cls)}, field, noun="field")
         values: dict[str, Any] = {}
         for name in ("per_session", "per_day", "lifetime"):
             value = raw.get(name)

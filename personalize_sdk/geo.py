@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from ._config_tables import known_table
 from ._exceptions import ConfigError
 
 __all__ = ["EARTH_RADIUS_KM", "KM_PER_MILE", "GeoFence", "distance_km", "location_of"]
@@ -114,13 +115,7 @@ class GeoFence:
 
         Every problem is a `ConfigError` naming ``f"{field}.<key>"``.
         """
-        if not isinstance(raw, Mapping):
-            raise ConfigError(f"expected a table, got {type(raw).__name__}", field=field)
-        unknown = sorted(str(key) for key in raw if key not in _FENCE_KEYS)
-        if unknown:
-            raise ConfigError(
-                f"unknown key (known: {sorted(_FENCE_KEYS)})", field=f"{field}.{unknown[0]}"
-            )
+        raw = known_table(raw, _FENCE_KEYS, field)
         lat_key = _one_of(raw, ("lat", "latitude"), field)
         lon_key = _one_of(raw, ("lon", "longitude"), field)
         radius_key = _one_of(raw, ("radius_km", "radius_miles"), field)

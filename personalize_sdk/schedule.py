@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
+from ._config_tables import known_table
 from ._exceptions import ConfigError
 from ._timestamps import EARLIEST, LATEST
 
@@ -195,13 +196,7 @@ class Schedule:
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], *, field: str = "schedule") -> Schedule:
         """Read a schedule table; every problem is a `ConfigError` naming ``f"{field}.<key>"``."""
-        if not isinstance(raw, Mapping):
-            raise ConfigError(f"expected a table, got {type(raw).__name__}", field=field)
-        unknown = sorted(str(key) for key in raw if key not in _KEYS)
-        if unknown:
-            raise ConfigError(
-                f"unknown key (known: {sorted(_KEYS)})", field=f"{field}.{unknown[0]}"
-            )
+        raw = known_table(raw, _KEYS, field)
         try:
             timezone_name = raw.get("timezone", "UTC")
             zone = _load_zone(timezone_name)

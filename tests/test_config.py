@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -156,3 +157,45 @@ def test_unreadable_and_malformed_files(tmp_path):
 def test_a_constructor_given_a_bad_config_raises_at_once():
     with pytest.raises(ConfigError, match=r"settings\.max_profiles"):
         Personalizer({"settings": {"max_profiles": -1}})
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [
+        ({7: {}, "zz": {}}, "7"),
+        ({"settings": {"dormant_days": 30, 7: 1, "zz": 1}}, "settings.7"),
+        ({"widgets": {"currency": "EUR", 7: 1, "zz": 1}}, "widgets.7"),
+        ({"segments": [{"name": "a", "condition": {}, 7: 1, "zz": 1}]}, "segment 'a'.7"),
+        (
+            {"campaigns": [{"id": "bar", "kind": "hello_bar", "text": "Hi", 7: 1, "zz": 1}]},
+            "campaign 'bar'.7",
+        ),
+        (
+            {
+                "campaigns": [
+                    {"id": "bar", "kind": "hello_bar", "text": "Hi", "caps": {7: 1, "zz": 1}}
+                ]
+            },
+            "campaign 'bar'.caps.7",
+        ),
+        (
+            {
+                "campaigns": [
+                    {"id": "bar", "kind": "hello_bar", "text": "Hi", "audience": {7: 1, "zz": 1}}
+                ]
+            },
+            "campaign 'bar'.audience.7",
+        ),
+        ({"delivery": {"memory_bytes": 1024, 7: 1, "zz": 1}}, "delivery.7"),
+        ({"collector": {"dedup_window_hours": 1, 7: 1, "zz": 1}}, "collector.7"),
+    ],
+)
+def test_a_key_that_is_not_text_is_named_not_a_type_error(
+    config: dict[Any, Any], field: str
+) -> None:
+    """A config built in Python (not read from TOML) can have keys of any type; sorting the
+    unknown ones (here an int and a str) must not end in a TypeError instead of the error
+    naming the first of them."""
+    with pytest.raises(ConfigError) as caught:
+        Config.from_dict(config)
+    assert caught.value.field == field
