@@ -131,7 +131,7 @@ class BaseForwarder:
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> None:
         """Raise `ConfigError` naming the field for an unknown, missing or mistyped option."""
-        unknown = sorted(set(options) - cls.options)
+        unknown = sorted(str(key) for key in options if key not in cls.options)
         if unknown:
             raise ConfigError(
                 f"unknown option for a {cls.type} forwarder (known: {sorted(cls.options)})",

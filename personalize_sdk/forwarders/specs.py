@@ -39,7 +39,7 @@ def load_forwarders(raw: Any, source: str) -> tuple[ForwarderSpec, ...]:
         if not isinstance(entry, Mapping):
             raise ConfigError("expected a table", source=source, field=where)
         kind = entry.get("type")
-        if kind not in FORWARDER_TYPES:
+        if not isinstance(kind, str) or kind not in FORWARDER_TYPES:
             raise ConfigError(
                 f"unknown forwarder type {kind!r} (known: {sorted(FORWARDER_TYPES)})",
                 source=source,

@@ -44,6 +44,8 @@ def test_every_type_is_a_forwarder():
     ("entry", "field"),
     [
         ({"type": "carrier-pigeon"}, "forwarders[0].type"),
+        ({"type": ["segment"]}, "forwarders[0].type"),
+        ({"type": "file", "path": "/tmp/x", 7: 1, "zz": 2}, "forwarder 'file'.7"),
         ({"type": "segment"}, "forwarder 'segment'.write_key"),
         ({"type": "segment", "write_key": "k", "hots": "x"}, "forwarder 'segment'.hots"),
         ({"type": "segment", "write_key": "k", "host": "ftp://x"}, "forwarder 'segment'.host"),
