@@ -14,6 +14,7 @@ from datetime import date, datetime, timezone
 from .audience import View
 from .campaign import CONTROL, Campaign
 from .copy import VariedCopy
+from .exposure import Exposure
 from .page import Page
 from .profile import Profile
 
@@ -110,12 +111,18 @@ def eligible(
 def variant_for(campaign: Campaign, profile: Profile) -> str:
     """The shopper's variant: the one they were shown before (sticky through logins and config
     changes that keep it), else the deterministic assignment of their id."""
-    exposure = profile.exposures.get(campaign.id)
-    if exposure is not None and (
-        (exposure.variant == CONTROL and campaign.holdout) or campaign.variant(exposure.variant)
-    ):
+    kept = sticky_variant(campaign, profile.exposures.get(campaign.id))
+    return kept if kept is not None else campaign.assign(assignment_unit(profile))
+
+
+def sticky_variant(campaign: Campaign, exposure: Exposure | None) -> str | None:
+    """The variant the shopper was shown, while the campaign still has it; None when they were
+    shown none, or one a config change removed (the holdout's control, once there is none)."""
+    if exposure is None:
+        return None
+    if (exposure.variant == CONTROL and campaign.holdout) or campaign.variant(exposure.variant):
         return exposure.variant
-    return campaign.assign(assignment_unit(profile))
+    return None
 
 
 def assignment_unit(profile: Profile) -> str:

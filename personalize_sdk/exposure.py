@@ -50,10 +50,15 @@ def campaign_of(props: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def shown(exposure: Exposure | None, variant: str, ts: float) -> Exposure:
+    """One more show. The record takes the variant shown: the beacon admits another one than
+    the recorded only when a config change removed that one, and later pages show the new one
+    (the caps, dismissals and conversions are the campaign's and carry over)."""
     if exposure is None:
         return Exposure(variant, 1, ts, ts, (ts,))
     recent = tuple(sorted((ts, *exposure.recent), reverse=True)[:MAX_RECENT_SHOWS])
+    latest = exposure.last_shown is None or ts >= exposure.last_shown  # not a late old show
     return exposure._replace(
+        variant=variant if latest else exposure.variant,
         shown=exposure.shown + 1,
         first_shown=ts if exposure.first_shown is None else min(exposure.first_shown, ts),
         last_shown=ts if exposure.last_shown is None else max(exposure.last_shown, ts),

@@ -23,7 +23,7 @@ from .campaign import CONTROL, Campaign
 from .catalog import Catalog, MemoryCatalog
 from .config import Config, Settings
 from .coupons import CouponBook
-from .decision import CampaignIndex, assignment_unit, eligible, variant_for
+from .decision import CampaignIndex, assignment_unit, eligible, sticky_variant, variant_for
 from .intent import intent_score
 from .page import Page
 from .popularity_feed import COUNTED_EVENTS, PopularityFeed
@@ -217,9 +217,10 @@ class _VariantCheck:
         self._units = {assignment_unit(profile), visitor_id or ""}
 
     def __call__(self, campaign: Campaign, variant: str) -> bool:
-        exposure = self._profile.exposures.get(campaign.id)
-        if exposure is not None:  # shown before: that variant sticks, and only that one
-            return exposure.variant == variant
+        kept = sticky_variant(campaign, self._profile.exposures.get(campaign.id))
+        if kept is not None:  # shown before: that variant sticks, and only that one
+            return kept == variant
+        # Never shown, or shown a variant the config no longer has: `variant_for` assigns anew
         return any(campaign.assign(unit) == variant for unit in self._units)
 
 

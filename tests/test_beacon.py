@@ -11,7 +11,7 @@ from personalize_sdk import Personalizer
 from personalize_sdk import events as ev
 from personalize_sdk.beacon import MAX_BODY_BYTES, MAX_EVENTS
 from tests.helpers import Clock
-from tests.widget_helpers import HOME, SECRET, bar, shop
+from tests.widget_helpers import HOME, SECRET, bar, report, shop
 
 EXIT = {
     "id": "exit",
@@ -156,3 +156,39 @@ def test_once_shown_only_that_variant_is_accepted_even_after_login(clock: Clock)
     pz.identify(visitor, user_id=user)
     claimed = pz.beacon(visitor, body(entry(campaign="ab", variant="a", type="clicked")))
     assert claimed.rejected and "not in that variant" in claimed.rejected[0]
+
+
+def test_after_a_config_change_drops_their_variant_the_new_one_reports_and_caps(
+    clock: Clock,
+) -> None:
+    """A shopper shown variant `old` sees `new-a` or `new-b` once the config replaces it: the
+    beacon takes what the page shows, so the campaign's caps and dismissals keep working."""
+    caps = {"per_session": 1, "after_dismiss": "never"}
+    pz = shop(clock, bar(variants=[{"id": "old"}], caps=caps))
+    report(pz, "v1", pz.widgets("v1", HOME)[0])
+    pz.apply_config({"campaigns": [bar(variants=[{"id": "new-a"}, {"id": "new-b"}], caps=caps)]})
+    clock.advance(3600)  # a new session: the per-session cap lets it show once more
+    widget = pz.widgets("v1", HOME)[0]
+    assert widget.variant in ("new-a", "new-b")
+    report(pz, "v1", widget)
+    assert pz.profile("v1").exposures["bar"].variant == widget.variant
+    assert pz.widgets("v1", HOME) == []  # shown once this session
+    clock.advance(3600)
+    assert pz.widgets("v1", HOME)[0].variant == widget.variant
+    report(pz, "v1", widget, "dismissed")
+    clock.advance(3600)
+    assert pz.widgets("v1", HOME) == []  # never again after a dismissal
+    stale = pz.beacon("v1", body(entry(variant="old", type="clicked")))
+    assert stale.rejected and "no such variant" in stale.rejected[0]
+
+
+def test_a_control_shopper_reports_the_variant_shown_once_the_holdout_ends(clock: Clock) -> None:
+    pz = shop(clock, bar(holdout=0.5, variants=[{"id": "a"}]))
+    visitor = next(f"v{i}" for i in range(200) if pz.widgets(f"v{i}", HOME)[0].variant == "control")
+    report(pz, visitor, pz.widgets(visitor, HOME)[0])
+    pz.apply_config({"campaigns": [bar(variants=[{"id": "a"}])]})
+    widget = pz.widgets(visitor, HOME)[0]
+    assert widget.variant == "a"
+    report(pz, visitor, widget, "dismissed")
+    assert pz.widgets(visitor, HOME) == []
+    assert pz.beacon(visitor, body(entry(variant="control"))).rejected

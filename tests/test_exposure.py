@@ -39,6 +39,18 @@ def test_shows_clicks_and_dismissals_are_recorded() -> None:
     )
 
 
+def test_a_show_of_another_variant_takes_its_place_unless_it_is_older() -> None:
+    """The beacon admits another variant than the recorded one only when a config change
+    removed that one: the record follows the variant shown now, with its history."""
+    p = shown(Profile(visitor_id="v1"), T0, variant="old")
+    p = fold(p, ev.WIDGET_DISMISSED, T0 + MINUTE, campaign_id="c", variant="old")
+    p = shown(p, T0 + 2 * MINUTE, variant="new")
+    assert p.exposures["c"].variant == "new"
+    assert p.exposures["c"].shown == 2 and p.exposures["c"].dismissed_at == T0 + MINUTE
+    late = shown(p, T0 + MINUTE / 2, variant="old")  # delivered late: older than the last show
+    assert late.exposures["c"].variant == "new" and late.exposures["c"].shown == 3
+
+
 def test_widget_events_without_a_campaign_change_nothing_but_counters() -> None:
     p = Profile(visitor_id="v1")
     for props in ({}, {"campaign_id": 5, "variant": "a"}, {"campaign_id": "c", "variant": ""},
