@@ -473,15 +473,17 @@ class CouponBook:
     ) -> Coupon:
         """The coupon `campaign_id`'s variant `variant_id` shows `visitor_key` now.
 
-        The expiry counts from the shopper's first exposure (`first_shown_at`, else `now`) and is
-        rounded up to the minute, so every later render shows the same unique code. Raises
-        `KeyError` for a campaign variant without a coupon policy.
+        The expiry counts from the end of the minute of the shopper's first exposure
+        (`first_shown_at`, else `now`), so every later render shows the same unique code, the
+        first one included (rendered before the browser reported it shown, most often in the
+        same minute), and the shopper has the code's full validity, and at most a minute more.
+        Raises `KeyError` for a campaign variant without a coupon policy.
         """
         _check_now(now)
         policy = self.policies[(campaign_id, variant_id)]
         if first_shown_at is not None:
             _check_now(first_shown_at, "first_shown_at")
-        start = now if first_shown_at is None else first_shown_at
+        start = ((now if first_shown_at is None else first_shown_at) // 60 + 1) * 60
         expires_at = None
         if policy.valid_seconds is not None:
             expires_at = _expiry_minute(start + policy.valid_seconds) * 60.0

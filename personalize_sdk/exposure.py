@@ -36,6 +36,9 @@ class Exposure(NamedTuple):
     converted_at: float | None = None
     """The latest order attributed to this campaign (completed within the attribution window
     after the shopper was last shown it)."""
+    issued_to: str | None = None
+    """The shopper's profile key at the first show: a unique coupon stays issued to it, so the
+    code a visitor was shown is still theirs after they log in."""
 
 
 def campaign_of(props: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -153,6 +156,7 @@ def _merge_one(a: Exposure, b: Exposure) -> Exposure:
         clicked_at=_latest(a.clicked_at, b.clicked_at),
         dismissed_at=_latest(a.dismissed_at, b.dismissed_at),
         converted_at=_latest(a.converted_at, b.converted_at),
+        issued_to=first.issued_to or (b if first is a else a).issued_to,
     )
 
 

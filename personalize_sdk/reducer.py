@@ -478,9 +478,10 @@ def _widget_event(
         return
     campaign, variant = named
     exposures = profile.exposures
-    p[_P_EXPOSURES] = exp.with_exposure(
-        exposures, campaign, record(exposures.get(campaign), variant, ts)
-    )
+    exposure = record(exposures.get(campaign), variant, ts)
+    if exposure.issued_to is None and exposure.first_shown is not None:
+        exposure = exposure._replace(issued_to=profile.key)
+    p[_P_EXPOSURES] = exp.with_exposure(exposures, campaign, exposure)
 
 
 Handler = Callable[[Draft, Draft, Profile, Session, Mapping[str, Any], float, Settings], None]

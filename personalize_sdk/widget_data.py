@@ -189,7 +189,7 @@ def coupon_data(campaign: Campaign, variant: Variant, scene: Scene) -> dict[str,
     coupon = scene.coupons(
         campaign.id,
         variant.id,
-        scene.profile.key,
+        (exposure and exposure.issued_to) or scene.profile.key,
         # Codes are issued per minute (their expiry is rounded to one), so calls within a
         # minute ask the same question and a cache can answer it.
         scene.now // 60 * 60,

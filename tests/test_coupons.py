@@ -9,6 +9,7 @@ from collections import defaultdict
 
 import pytest
 
+from personalize_sdk import Page, Personalizer
 from personalize_sdk._exceptions import ConfigError
 from personalize_sdk.coupons import (
     TAG_BITS,
@@ -19,7 +20,9 @@ from personalize_sdk.coupons import (
     CouponSigner,
     campaign_hint,
 )
-from tests.helpers import DAY, MINUTE, T0
+from tests.helpers import DAY, MINUTE, T0, Clock
+from tests.widget_helpers import SECRET as SHOP_SECRET
+from tests.widget_helpers import report
 
 SECRET = b"test-secret-0123456789"
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -626,3 +629,36 @@ def test_book_code_for_unknown_campaign_or_bad_times(book):
         book.code_for("winback", "a", "visitor-1", T0, first_shown_at=float("nan"))
     with pytest.raises(ValueError, match="now"):
         book.verify("WELCOME10", float("inf"))
+
+
+@pytest.mark.parametrize("seconds_into_the_minute", [0, 10, 52])
+def test_a_shopper_sees_one_unique_code_from_the_first_page_on_and_after_login(
+    seconds_into_the_minute: int,
+) -> None:
+    """The first page renders the code before the browser reports it shown (seconds later);
+    later pages count its expiry from that report; after login the shopper is a customer: the
+    code is the same on all of them, and it is still the shopper's."""
+    clock = Clock(T0 // 60 * 60 + seconds_into_the_minute)
+    side = {
+        "id": "side",
+        "kind": "side_coupon",
+        "text": "Your code",
+        "coupon": {"unique": True, "prefix": "SIDE", "valid_hours": 48, "discount": "10%"},
+    }
+    pz = Personalizer({"campaigns": [side]}, clock=clock, strict=True, secret=SHOP_SECRET)
+    page = Page(type="product", path="/p/1")
+    first = pz.widgets("v1", page)[0]
+    clock.advance(5)
+    report(pz, "v1", first)
+    clock.advance(40)
+    again = pz.widgets("v1", page)[0]
+    pz.identify("v1", user_id="u1")
+    clock.advance(3600)
+    customer = pz.widgets("v1", page)[0]
+    codes = {w.data["coupon"]["code"] for w in (first, again, customer)}
+    assert len(codes) == 1
+    expiry = {w.data["coupon"]["expires_at"] for w in (first, again, customer)}
+    assert len(expiry) == 1
+    assert T0 // 60 * 60 + seconds_into_the_minute + 48 * 3600 <= expiry.pop()
+    check = pz.coupons.verify(codes.pop(), clock.now)
+    assert check.valid and check.campaign_id == "side"

@@ -36,6 +36,7 @@ def test_shows_clicks_and_dismissals_are_recorded() -> None:
         recent=(T0 + MINUTE, T0),
         clicked_at=T0 + 2 * MINUTE,
         dismissed_at=T0 + 3 * MINUTE,
+        issued_to="v:v1",
     )
 
 
