@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from ._config_tables import is_number
 from ._exceptions import ConfigError
 from .copy import VariedCopy
 from .coupons import CouponPolicy
@@ -75,8 +76,7 @@ def flag(raw: Any, field: str) -> bool:
 
 def number(low: float, high: float, *, integer: bool = False) -> Parser:
     def parse(raw: Any, field: str) -> float:
-        wanted = int if integer else (int, float)
-        if isinstance(raw, bool) or not isinstance(raw, wanted) or not math.isfinite(raw):
+        if not is_number(raw) or (integer and not isinstance(raw, int)):
             kind = "a whole number" if integer else "a number"
             raise ConfigError(f"expected {kind}, got {raw!r}", field=field)
         if not low <= raw <= high:
@@ -220,6 +220,8 @@ def articles(raw: Any, field: str) -> tuple[Article, ...]:
 def instant(raw: Any, field: str, timezone: str = "UTC") -> float:
     """A moment: ISO-8601 text or a TOML datetime (local to `timezone` without an offset), or
     epoch seconds."""
+    if raw is None:  # a schedule's start may be left out; a moment may not
+        raise ConfigError("expected a date and time or epoch seconds, got nothing", field=field)
     try:
         schedule = Schedule.from_dict({"start": raw, "timezone": timezone}, field=field)
     except ConfigError as error:

@@ -10,12 +10,11 @@ max_concurrent_requests = 64                  # past it: 503 with Retry-After
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import attrs
 
-from ._config_tables import known_table
+from ._config_tables import is_number, known_table
 from ._exceptions import ConfigError
 
 
@@ -43,12 +42,7 @@ class CollectorSettings:
                 field="collector.write_keys",
             )
         window = raw.get("dedup_window_hours", 24.0)
-        if (
-            isinstance(window, bool)
-            or not isinstance(window, (int, float))
-            or not math.isfinite(window)
-            or not 0 < window <= 24 * 30
-        ):
+        if not is_number(window) or not 0 < window <= 24 * 30:
             raise ConfigError(
                 f"expected hours, 0 < h <= 720, got {window!r}",
                 source=source,

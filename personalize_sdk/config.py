@@ -17,7 +17,6 @@ Every problem is a `ConfigError` naming the file, the section and the field.
 from __future__ import annotations
 
 import json
-import math
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -26,7 +25,7 @@ from typing import Any
 
 import attrs
 
-from ._config_tables import known_table
+from ._config_tables import is_number, known_table
 from ._exceptions import ConfigError
 from .campaign import Campaign
 from .collector_config import CollectorSettings
@@ -50,7 +49,7 @@ def _number(
         if isinstance(value, bool) or not isinstance(value, wanted):
             kind = "an integer" if integer else "a number"
             raise ConfigError(f"expected {kind}, got {value!r}", field=attribute.name)
-        if not math.isfinite(value) or value < minimum:
+        if not is_number(value) or value < minimum:
             raise ConfigError(
                 f"must be a finite number >= {minimum:g}, got {value!r}", field=attribute.name
             )

@@ -63,7 +63,7 @@ from typing import Any, Literal
 
 import attrs
 
-from ._config_tables import known_table
+from ._config_tables import is_number, known_table
 from ._exceptions import ConfigError
 
 CouponReason = Literal["ok", "malformed", "forged", "expired", "wrong_shopper"]
@@ -355,12 +355,7 @@ class CouponPolicy:
             raise ConfigError(f"expected a table or a code, got {type(raw).__name__}", field=field)
         raw = known_table(raw, _POLICY_KEYS, field)
         hours = raw.get("valid_hours")
-        if hours is not None and (
-            isinstance(hours, bool)
-            or not isinstance(hours, (int, float))
-            or not math.isfinite(hours)
-            or not 0 < hours <= _MAX_VALID_HOURS
-        ):
+        if hours is not None and (not is_number(hours) or not 0 < hours <= _MAX_VALID_HOURS):
             raise ConfigError(
                 f"must be a number of hours in (0, {_MAX_VALID_HOURS}], got {hours!r}",
                 field=f"{field}.valid_hours",

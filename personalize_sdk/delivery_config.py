@@ -23,7 +23,6 @@ the first event.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Any
 
 import attrs
 
-from ._config_tables import known_table
+from ._config_tables import is_number, known_table
 from ._exceptions import ConfigError
 
 DEFAULT_MEMORY_BYTES = 16 * 1024 * 1024
@@ -115,7 +114,7 @@ def checked_integer(raw: Any, minimum: int, source: str, field: str) -> int:
 
 
 def checked_seconds(raw: Any, source: str, field: str) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
+    if not is_number(raw):
         raise ConfigError(f"expected seconds, got {raw!r}", source=source, field=field)
     if raw <= 0 or raw > 3600:
         raise ConfigError(f"expected 0 < seconds <= 3600, got {raw!r}", source=source, field=field)

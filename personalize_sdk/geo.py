@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from ._config_tables import known_table
+from ._config_tables import is_number, known_table
 from ._exceptions import ConfigError
 
 __all__ = ["EARTH_RADIUS_KM", "KM_PER_MILE", "GeoFence", "distance_km", "location_of"]
@@ -80,7 +80,7 @@ class GeoFence:
         radius = self.radius_km
         if not _is_number(radius):
             raise ConfigError(f"expected a number, got {type(radius).__name__}", field="radius_km")
-        if not 0 < radius < math.inf:
+        if not is_number(radius) or radius <= 0:  # NaN, infinite, or too big for a float
             raise ConfigError(f"must be positive and finite, got {radius!r}", field="radius_km")
         set_(self, "radius_km", float(radius))
         angle = radius / EARTH_RADIUS_KM  # the circle's angular radius, in radians
@@ -125,7 +125,7 @@ class GeoFence:
         where = f"{field}.{radius_key}"
         if not _is_number(radius):
             raise ConfigError(f"expected a number, got {type(radius).__name__}", field=where)
-        if not 0 < radius < math.inf:
+        if not is_number(radius) or radius <= 0:  # NaN, infinite, or too big for a float
             raise ConfigError(f"must be positive and finite, got {radius!r}", field=where)
         radius_km = radius * KM_PER_MILE if radius_key == "radius_miles" else radius
         if radius_km == math.inf:  # a finite number of miles can overflow in kilometres

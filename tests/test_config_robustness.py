@@ -18,7 +18,7 @@ import tomllib
 from personalize_sdk import Config, ConfigError
 from personalize_sdk.examples.shop import CAMPAIGNS
 
-WRONG = ([], 7, None, float("nan"), {7: 1, "zz": 1})
+WRONG = ([], 7, None, float("nan"), 10**400, {7: 1, "zz": 1})
 
 Path = tuple[str | int, ...]
 
@@ -31,8 +31,17 @@ def _full_config() -> dict[str, Any]:
         {"type": "file", "path": "/tmp/personalize-events.jsonl"},
         {"type": "redis_stream", "url": "redis://127.0.0.1:6379/15"},
     ]
-    config["delivery"] = {"memory_bytes": 1 << 20}
-    config["collector"] = {"write_keys": ["key"]}
+    config["delivery"] = {"memory_bytes": 1 << 20, "drain_timeout": 5.0}
+    config["collector"] = {"write_keys": ["key"], "dedup_window_hours": 24}
+    config["campaigns"] += [
+        {
+            "id": "near-the-store",
+            "kind": "hello_bar",
+            "text": "Pick it up today",
+            "audience": {"geo": {"lat": 51.5, "lon": -0.12, "radius_km": 2}},
+        },
+        {"id": "sale-ends", "kind": "countdown", "title": "Ends soon", "deadline": 1_800_000_000},
+    ]
     config["settings"] = {"dormant_days": 120}
     config["segments"] = [
         {"name": "gold", "condition": {"traits.tier": "gold", "orders.count": {"$gte": 2}}}
