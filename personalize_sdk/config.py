@@ -31,7 +31,7 @@ from .campaign import Campaign
 from .collector_config import CollectorSettings
 from .conditions import compile_condition
 from .delivery_config import DeliverySettings, ForwarderSpec
-from .segments import BUILTIN_RULES
+from .segments import AFFINE_PREFIXES, BUILTIN_RULES, segment_name_problem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -208,10 +208,12 @@ class Config:
                 source=source,
                 field="store",
             )
+        campaigns = _load_campaigns(data.get("campaigns", []), source)
+        _check_audience_segments(campaigns, {segment.name for segment in segments}, source)
         return cls(
             settings=settings,
             segments=segments,
-            campaigns=_load_campaigns(data.get("campaigns", []), source),
+            campaigns=campaigns,
             widgets=WidgetSettings.from_dict(data.get("widgets", {}), source),
             store=store,
             forwarders=_load_forwarders(data.get("forwarders", []), source),
@@ -268,7 +270,7 @@ def _load_segments(raw: Any, source: str) -> tuple[SegmentDefinition, ...]:
                 field=f"{where}.name",
             )
         where = f"segment {name!r}"
-        if name in BUILTIN_RULES or name.startswith(("brand_affine:", "category_affine:")):
+        if name in BUILTIN_RULES or name.startswith(AFFINE_PREFIXES):
             raise ConfigError(
                 "name is taken by a built-in segment", source=source, field=f"{where}.name"
             )
@@ -310,6 +312,24 @@ def _load_campaigns(raw: Any, source: str) -> tuple[Campaign, ...]:
         seen.add(campaign.id)
         campaigns.append(campaign)
     return tuple(campaigns)
+
+
+def _check_audience_segments(
+    campaigns: tuple[Campaign, ...], custom: set[str], source: str
+) -> None:
+    """A misspelt segment in an audience would show a campaign to nobody (`segments_any`) or to
+    everybody (`segments_none`) without a word: name it."""
+    for campaign in campaigns:
+        audience = campaign.audience
+        for field in ("segments_any", "segments_all", "segments_none"):
+            for name in sorted(getattr(audience, field)):
+                problem = segment_name_problem(name, custom)
+                if problem is not None:
+                    raise ConfigError(
+                        f"{problem}, got {name!r}",
+                        source=source,
+                        field=f"campaign {campaign.id!r}.audience.{field}",
+                    )
 
 
 def _load_forwarders(raw: Any, source: str) -> tuple[ForwarderSpec, ...]:

@@ -7,7 +7,7 @@ disagree. Custom segments are conditions compiled at config load, evaluated over
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import affinity
@@ -111,6 +111,11 @@ def _browse_abandoner(p: Profile, now: float, s: Settings, intent: float) -> str
     )
 
 
+AFFINE_PREFIXES = ("category_affine:", "brand_affine:")
+"""Segments of a shopper's strong affinities: the prefix, then the category or brand key."""
+AFFINE_KEY_LENGTH = 100
+"""Categories and brands are cut to this many characters (in the reducer) in segment names."""
+
 BUILTIN_RULES: Mapping[str, Rule] = {
     "new_visitor": _new_visitor,
     "returning": _returning,
@@ -147,9 +152,8 @@ class SegmentEvaluator:
                 found[name] = reason
         half_life = settings.half_life
         threshold = settings.affinity_threshold
-        for prefix, stored in (
-            ("category_affine:", profile.category_affinity),
-            ("brand_affine:", profile.brand_affinity),
+        for prefix, stored in zip(
+            AFFINE_PREFIXES, (profile.category_affinity, profile.brand_affinity), strict=True
         ):
             for key, value in stored.items():
                 score = affinity.score(value, now, half_life)
@@ -242,3 +246,24 @@ def profile_view(
             "started_at": session.started_at,
         },
     }
+
+
+def segment_name_problem(name: str, custom: Collection[str]) -> str | None:
+    """Why a campaign's audience would never find `name` among a shopper's segments, or None
+    when it can: a built-in, one of `custom` (the config's), or an affinity segment whose key
+    is as the reducer keeps it (stripped, lower-cased, at most `AFFINE_KEY_LENGTH`)."""
+    if name in BUILTIN_RULES or name in custom:
+        return None
+    for prefix in AFFINE_PREFIXES:
+        if name.startswith(prefix):
+            key = name[len(prefix) :]
+            kept = key.strip().lower()[:AFFINE_KEY_LENGTH].strip()
+            if not kept:
+                return f"{prefix} names a key after the colon"
+            if key != kept:
+                return f"affinity keys are kept lower-case and trimmed: {prefix + kept!r}"
+            return None
+    return (
+        "no such segment (a built-in, a [[segments]] name, category_affine:<category> or "
+        "brand_affine:<brand>)"
+    )

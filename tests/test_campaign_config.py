@@ -82,7 +82,25 @@ def test_variants_override_content_and_keep_the_rest() -> None:
         ({"audience": {"devices": ["watch"]}}, "campaign 'c1'.audience.devices", "device"),
         ({"audience": {"visitor": "old"}}, "campaign 'c1'.audience.visitor", "one of"),
         ({"audience": {"paths": ["sale/*"]}}, "campaign 'c1'.audience.paths[0]", "/"),
-        ({"audience": {"segments_any": "buyer"}}, None, None),  # one text is a list of one
+        ({"audience": {"segments_any": "repeat_buyer"}}, None, None),  # a text: a list of one
+        (
+            {"audience": {"segments_any": ["cart_abandoners"]}},
+            "campaign 'c1'.audience.segments_any",
+            "no such segment",
+        ),
+        ({"audience": {"segments_none": ["vipp"]}}, "campaign 'c1'.audience.segments_none", "no"),
+        (
+            {"audience": {"segments_all": ["browser", "x"]}},
+            "campaign 'c1'.audience.segments_all",
+            "",
+        ),
+        (
+            {"audience": {"segments_any": ["category_affine:Watches"]}},
+            "campaign 'c1'.audience.segments_any",
+            "'category_affine:watches'",
+        ),
+        ({"audience": {"segments_any": ["brand_affine:"]}}, "campaign 'c1'.audience", "key"),
+        ({"audience": {"segments_any": ["brand_affine:acme", "dormant"]}}, None, None),
         ({"audience": {"segments_any": [1]}}, "campaign 'c1'.audience.segments_any", "texts"),
         ({"audience": {"condition": {"x": {"$nope": 1}}}}, "campaign 'c1'.audience.condition", ""),
         (
