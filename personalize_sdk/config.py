@@ -162,12 +162,13 @@ class Config:
 
     @classmethod
     def from_file(cls, path: str | Path) -> Config:
+        """Read a config file: JSON when its name ends in `.json`, else TOML."""
         path = Path(path)
         try:
             text = path.read_bytes()
         except OSError as error:
             raise ConfigError(f"cannot read: {error.strerror or error}", source=str(path)) from None
-        return cls.from_text(text, source=str(path))
+        return cls.from_text(text, format=file_format(path), source=str(path))
 
     @classmethod
     def from_text(
@@ -228,6 +229,11 @@ _SECTIONS = frozenset(
     {"settings", "segments", "campaigns", "widgets", "store", "forwarders", "delivery", "collector"}
 )
 _SETTING_NAMES = frozenset(field.name for field in attrs.fields(Settings) if field.init)
+
+
+def file_format(path: Path) -> str:
+    """The format of a config file, by its name (a file watched is read by the same rule)."""
+    return "json" if path.suffix.lower() == ".json" else "toml"
 
 
 def load_config(config: Config | Mapping[str, Any] | str | Path | None) -> Config:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .config import file_format
 from .config_source import ConfigSource
 
 Stamp = tuple[int, int, int]
@@ -27,7 +28,7 @@ class FileConfigSource(ConfigSource):
         super().__init__()
         self.path = Path(path)
         self.interval = interval
-        self.format = "json" if self.path.suffix.lower() == ".json" else "toml"
+        self.format = file_format(self.path)
         # The file as it is now, before the Personalizer reads it: a change from here on is new.
         self._seen = self._stamp_or_none()
 

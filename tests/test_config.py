@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,18 @@ def test_config_accepts_a_path_a_mapping_a_config_or_nothing(tmp_path):
     assert load_config(None) == Config()
     with pytest.raises(ConfigError, match="expected a Config, mapping or path"):
         load_config(42)  # type: ignore[arg-type]
+
+
+def test_a_json_file_is_read_as_json_like_the_file_watcher_reads_it(tmp_path):
+    path = tmp_path / "personalize.json"
+    path.write_text(json.dumps({"settings": {"recently_viewed_limit": 9}}), encoding="utf-8")
+    assert Config.from_file(path).settings.recently_viewed_limit == 9
+    pz = Personalizer.from_file(path)
+    assert pz.config.settings.recently_viewed_limit == 9
+    pz.close()
+    path.write_text("[settings]\nrecently_viewed_limit = 9\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        Config.from_file(path)
 
 
 def test_defaults_are_documented_values():
