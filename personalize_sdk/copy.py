@@ -57,6 +57,7 @@ import attrs
 from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, Undefined, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from ._bidi_controls import without_bidi_controls
 from ._exceptions import ConfigError, CopyError
 from .money import format_money
 
@@ -106,6 +107,8 @@ class _CopyEnvironment(ImmutableSandboxedEnvironment):
 
 
 def _finalize(value: Any) -> Any:
+    if type(value) is str:  # a shopper's or a product's text, pasted into the shop's sentence
+        return without_bidi_controls(value)
     return "" if value is None else value
 
 

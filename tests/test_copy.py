@@ -34,6 +34,15 @@ def test_first_name_falls_back():
     assert render(source, first_name=None) == "Hi there!"
 
 
+def test_bidi_controls_in_values_are_dropped_not_the_shops_own_text():
+    """A first name opening RIGHT-TO-LEFT ISOLATE, a product name ending in an override: the
+    rest of the sentence would be laid out backwards around them."""
+    source = "\u200fHi {{ first_name }}, {{ product.name }} now $99!"
+    shown = render(source, first_name="\u2067Asha", product={"name": "Dive watch\u202e"})
+    assert shown == "\u200fHi Asha, Dive watch now $99!"
+    assert render("{{ name }}", name="\u05d0\u05e9\u05d4\u200f") == "\u05d0\u05e9\u05d4\u200f"
+
+
 def test_missing_values_render_as_nothing():
     assert render("[{{ product.name }}|{{ nope }}|{{ cart.value }}|{{ none }}]", none=None) == (
         "[|||]"

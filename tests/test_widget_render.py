@@ -957,3 +957,29 @@ def test_a_bad_field_is_refused_every_time_not_only_the_first():
             render_widget(widget_data("recommendations", products=[{"name": 1}]))
         with pytest.raises(ConfigError):
             render_widget(widget_data("hello_bar", beacon="vbscript:x"))
+
+
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+@every_kind
+def test_bidi_controls_in_copy_and_product_names_never_reach_the_page(kind):
+    """A name ending in RIGHT-TO-LEFT OVERRIDE would reverse the shop's sentence after it."""
+    # Not the campaign, variant and slot ids: the config allows no such characters in them.
+    keep = {"kind", "position", "mobile", "beacon", "campaign_id", "variant", "slot"}
+    data = replace_strings(widget_data(kind), lambda key, s: s if key in keep else f"{s}\u202e")
+    root = render(data)
+    shown = [root.text] + [
+        value or ""
+        for element in [root, *root.iter()]
+        for name, value in element.attrs.items()
+        if name in {"alt", "title", "aria-label", "placeholder", "value"}
+    ]
+    assert not [text for text in shown if any(control in text for control in BIDI_CONTROLS)]
+
+
+def test_right_to_left_names_keep_their_letters_and_marks():
+    name = "\u05e9\u05e2\u05d5\u05df \u05e6\u05dc\u05d9\u05dc\u05d4\u200f"  # Hebrew, with RLM
+    products = [{**PRODUCTS[0], "name": f"\u202b{name}\u202c"}]
+    root = render(widget_data("recently_viewed", products=products))
+    assert root.one(**{"class": "pz-name"}).text == name

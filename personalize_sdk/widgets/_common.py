@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._bidi_controls import without_bidi_controls
 from .._exceptions import ConfigError
 from ..identity_memo import IdentityMemo
 from ..read_only import ReadOnlyDict
@@ -179,7 +180,7 @@ def _product(product: Any) -> str:
 def _product_card(name: Any, url: Any, image: Any, price: Any) -> str:
     """One product card. Cached: the same catalogue products show on many pages, and only valid
     products are cached (a bad field raises)."""
-    name = escape_text(plain(name, "name"))
+    name = escape_text(without_bidi_controls(plain(name, "name")))
     body = ""
     if image is not None:
         image = safe_url(plain(image, "image"))
@@ -191,7 +192,8 @@ def _product_card(name: Any, url: Any, image: Any, price: Any) -> str:
             )
     body += f'<span class="pz-name">{name}</span>'
     if price is not None and price != "":
-        body += f'<span class="pz-price">{escape_text(plain(price, "price"))}</span>'
+        price = escape_text(without_bidi_controls(plain(price, "price")))
+        body += f'<span class="pz-price">{price}</span>'
     if url is None or url == "":
         return f'<li class="pz-product"><div class="pz-card">{body}</div></li>'
     url = safe_url(plain(url, "url")) or "#"

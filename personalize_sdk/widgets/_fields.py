@@ -15,6 +15,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from .._bidi_controls import without_bidi_controls
 from .._exceptions import ConfigError
 
 try:  # MarkupSafe >= 3: the C core of `escape`, without building a `Markup` for every value
@@ -57,17 +58,17 @@ def plain(value: Any, field: str) -> str:
 
 
 def text(data: Mapping[str, Any], key: str) -> str:
-    """A required text field, escaped."""
+    """A required text field, escaped, without bidi controls (`_bidi_controls`)."""
     value = data.get(key)
-    return escape_text(value if type(value) is str else plain(value, key))
+    return escape_text(without_bidi_controls(value if type(value) is str else plain(value, key)))
 
 
 def optional_text(data: Mapping[str, Any], key: str) -> str:
-    """An optional text field, escaped; missing, None and "" all give ""."""
+    """An optional text field, escaped, without bidi controls; missing, None and "" give ""."""
     value = data.get(key)
     if type(value) is str:
-        return escape_text(value)
-    return "" if value is None else escape_text(plain(value, key))
+        return escape_text(without_bidi_controls(value))
+    return "" if value is None else escape_text(without_bidi_controls(plain(value, key)))
 
 
 def raw_text(data: Mapping[str, Any], key: str) -> str:
