@@ -78,6 +78,12 @@ class AsyncTwins:
             return self.identify(visitor_id, user_id, traits)
         return await asyncio.to_thread(self.identify, visitor_id, user_id, traits)
 
+    async def aalias(self: Personalizer, previous_id: str, user_id: str) -> Profile | None:
+        """`alias` for async code: in a worker thread unless the store is in memory."""
+        if isinstance(self.store, MemoryStore):
+            return self.alias(previous_id, user_id)
+        return await asyncio.to_thread(self.alias, previous_id, user_id)
+
     async def aprofile(
         self: Personalizer, visitor_id: str | None = None, *, user_id: str | None = None
     ) -> Profile:

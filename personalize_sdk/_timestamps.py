@@ -18,6 +18,18 @@ def to_epoch(value: object, field: str = "timestamp") -> float:
 
     Naive datetimes and ISO strings without an offset are taken as UTC.
     """
+    seconds = to_seconds(value, field)
+    if not EARLIEST <= seconds <= LATEST:
+        hint = " (milliseconds? pass seconds)" if seconds > LATEST else ""
+        raise InvalidEvent(
+            f"timestamp {value!r} is outside 2000..2100{hint}", field=field, kind="bad_timestamp"
+        )
+    return seconds
+
+
+def to_seconds(value: object, field: str = "timestamp") -> float:
+    """`to_epoch` without its 2000..2100 window: for a sender's clock, which may be years off
+    until its skew is corrected (the collector checks the corrected time)."""
     if isinstance(value, bool):
         raise InvalidEvent(
             "expected epoch seconds, a datetime or ISO-8601 text, got bool",
@@ -41,11 +53,6 @@ def to_epoch(value: object, field: str = "timestamp") -> float:
         )
     if not math.isfinite(seconds):
         raise InvalidEvent("timestamp is not a finite number", field=field, kind="bad_timestamp")
-    if not EARLIEST <= seconds <= LATEST:
-        hint = " (milliseconds? pass seconds)" if seconds > LATEST else ""
-        raise InvalidEvent(
-            f"timestamp {value!r} is outside 2000..2100{hint}", field=field, kind="bad_timestamp"
-        )
     return seconds
 
 

@@ -44,7 +44,7 @@ from .intent import IntentExplanation, explain_intent
 from .memory_store import MemoryStore
 from .page import Page
 from .popularity_feed import PopularityFeed
-from .profile import Profile
+from .profile import Profile, profile_key
 from .reducer import reduce
 from .segment_cache import SegmentCache
 from .segment_message import Identified
@@ -349,6 +349,47 @@ class Personalizer(AsyncTwins):
         self._stats.count("identifies")
         if self._forward is not None:
             self._forward(Identified(visitor_id, user_id, traits, self.clock(), new_message_id()))
+        return profile
+
+    def alias(self, previous_id: str, user_id: str) -> Profile | None:
+        """Segment's alias: the shopper known as `previous_id`, an anonymous visitor id or a
+        user id the customer had before, is the customer `user_id` from now on.
+
+        As `identify(previous_id, user_id)` for a visitor id. A customer profile under
+        `previous_id` is merged into `user_id`'s too (once, like a visitor's), the visitor ids
+        linked to it are linked to `user_id`, and it is removed, so `forget(user_id)` leaves
+        nothing behind. Returns the customer's profile (None if the call was rejected in
+        production mode).
+        """
+        try:
+            if self._closed:
+                raise PersonalizeError("this Personalizer is closed")
+            check_id(previous_id, "previous_id", self.limits)
+            check_id(user_id, "user_id", self.limits)
+            store = self.store
+            settings = self._live.settings
+            if previous_id != user_id:
+                earlier = store.load(profile_key(None, previous_id))
+                if earlier is not None:
+                    store.update(None, user_id, _merge_customer, earlier, settings)
+                for visitor_id in store.unlink_user(previous_id):
+                    store.identify(
+                        visitor_id, user_id, _merge_visitor, visitor_id, user_id, {}, settings
+                    )
+                # Removed only once merged: a store fault before this leaves it to a retry.
+                gone = store.pop(profile_key(None, previous_id)) if earlier is not None else None
+                if gone is not None and gone != earlier:
+                    # Written between the read and the removal: put back, so nothing is lost.
+                    store.update(None, previous_id, _put_back, gone, settings)
+            profile = store.identify(
+                previous_id, user_id, _merge_visitor, previous_id, user_id, {}, settings
+            )
+        except Exception as error:  # noqa: BLE001
+            self._failed("alias", error)
+            return None
+        self._stats.count("identifies")
+        if self._forward is not None:
+            self._forward(Identified(previous_id, user_id, {}, self.clock(), new_message_id()))
         return profile
 
     # -- reading ------------------------------------------------------------------------------
@@ -743,3 +784,29 @@ def _merge_visitor(
     if visitor is not None:
         customer = merge(customer, visitor, settings)
     return with_traits(customer, traits)
+
+
+def _merge_customer(
+    customer: Profile | None,
+    visitor_id: str | None,
+    user_id: str,
+    earlier: Profile,
+    settings: Settings,
+) -> Profile:
+    """`update`'s change for `alias`: another customer profile folded in as a visitor's is
+    (once: `merge` marks it by its origin)."""
+    if customer is None:
+        customer = _new_profile(None, user_id)
+    return merge(customer, earlier, settings)
+
+
+def _put_back(
+    current: Profile | None,
+    visitor_id: str | None,
+    user_id: str,
+    gone: Profile,
+    settings: Settings,
+) -> Profile:
+    """`update`'s change for `alias` putting back a profile removed after it changed: under
+    its own origin, so merging it again later cannot count what was merged already twice."""
+    return gone if current is None else merge(gone, current, settings)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Iterator
+
 import pytest
 
-from personalize_sdk import InvalidEvent, Personalizer, Settings
+from personalize_sdk import InvalidEvent, MemoryStore, Personalizer, Settings
 from personalize_sdk import events as ev
 from personalize_sdk.affinity import score
 from personalize_sdk.identity import merge
+from personalize_sdk.sqlite_store import SQLiteStore
 from tests.helpers import DAY, MINUTE, Clock, view
 
 
@@ -148,3 +153,102 @@ def test_a_different_customer_on_a_shared_device_gets_the_new_history_only(pz, c
     assert pz.profile("shared").user_id == "bob"
     assert pz.profile("shared").recently_viewed == ("bob-item",)
     assert pz.store.load("u:alice").recently_viewed == ("alice-item",)
+
+
+# -- alias: Segment's previousId may be a visitor id or a user id the customer had before ---------
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def stored(request, tmp_path, clock) -> Iterator[Personalizer]:
+    """A Personalizer on each store that runs on this machine alone (Redis: tests/collector)."""
+    store = SQLiteStore(tmp_path / "pz.db") if request.param == "sqlite" else None
+    pz = Personalizer(store=store, clock=clock, strict=True)
+    yield pz
+    pz.close()
+
+
+def test_alias_of_an_earlier_user_id_merges_the_two_customers(stored, clock):
+    pz = stored
+    pz.track(None, ev.PRODUCT_VIEWED, view("old-a"), user_id="u-old")  # a server-side event
+    pz.track("phone", ev.PRODUCT_VIEWED, view("old-b"))
+    pz.identify("phone", user_id="u-old", traits={"tier": "gold"})
+    pz.track(None, ev.PRODUCT_VIEWED, view("new-a"), user_id="u-new")
+    clock.advance(MINUTE)
+    merged = pz.alias("u-old", "u-new")
+    assert merged is not None and merged.user_id == "u-new"
+    customer = pz.profile(user_id="u-new")
+    assert customer.counters[ev.PRODUCT_VIEWED] == 3
+    assert set(customer.recently_viewed) == {"old-a", "old-b", "new-a"}
+    assert customer.traits["tier"] == "gold"
+    assert pz.store.load("u:u-old") is None  # one customer now, not two
+    # The earlier customer's device is the new customer's, and a repeat changes nothing.
+    assert pz.profile("phone").user_id == "u-new"
+    pz.alias("u-old", "u-new")
+    assert pz.profile(user_id="u-new") == customer
+    pz.track("phone", ev.PRODUCT_VIEWED, view("later"))
+    assert pz.profile(user_id="u-new").counters[ev.PRODUCT_VIEWED] == 4
+    pz.forget("u-new")  # and erasure leaves nothing of either behind
+    assert pz.store.load("u:u-new") is None and pz.store.load("u:u-old") is None
+    assert pz.store.resolve("phone") is None and pz.store.resolve("u-old") is None
+
+
+def test_alias_of_a_visitor_id_is_identify(stored):
+    pz = stored
+    pz.track("anon-1", ev.PRODUCT_VIEWED, view("a"))
+    assert pz.alias("anon-1", "u-1") is not None
+    assert pz.profile("anon-1").user_id == "u-1"
+    assert pz.profile(user_id="u-1").counters == {ev.PRODUCT_VIEWED: 1}
+    assert pz.store.load("v:anon-1") is None
+
+
+def test_alias_of_a_customer_to_itself_keeps_it(stored):
+    pz = stored
+    pz.track(None, ev.PRODUCT_VIEWED, view("a"), user_id="u-1")
+    before = pz.profile(user_id="u-1")
+    pz.alias("u-1", "u-1")
+    assert pz.profile(user_id="u-1").counters == before.counters == {ev.PRODUCT_VIEWED: 1}
+
+
+def test_an_event_written_during_the_alias_is_not_lost(clock):
+    """The earlier customer changes between the alias's read and its removal (another worker
+    tracks for it): what was read is merged, and the rest is put back, not dropped."""
+    pz: Personalizer
+
+    class WrittenMeanwhile(MemoryStore):
+        def unlink_user(self, user_id: str) -> list[str]:
+            pz.track(None, ev.PRODUCT_ADDED, view("meanwhile"), user_id="u-old")
+            return super().unlink_user(user_id)
+
+    pz = Personalizer(store=WrittenMeanwhile(), clock=clock, strict=True)
+    pz.track(None, ev.PRODUCT_VIEWED, view("a"), user_id="u-old")
+    pz.alias("u-old", "u-new")
+    assert pz.profile(user_id="u-new").counters == {ev.PRODUCT_VIEWED: 1}
+    assert pz.profile(user_id="u-old").counters[ev.PRODUCT_ADDED] == 1
+
+
+def test_alias_with_bad_ids_is_counted_in_production(clock):
+    pz = Personalizer(clock=clock)
+    assert pz.alias("", "u-1") is None and pz.alias("u-1", "x" * 256) is None
+    assert pz.stats() == {"invalid.bad_id": 2}
+
+
+def test_the_async_alias_merges_off_the_event_loop_on_a_store_that_blocks(tmp_path, clock):
+    store = SQLiteStore(tmp_path / "pz.db")
+    pz = Personalizer(store=store, clock=clock, strict=True)
+    pz.track(None, ev.PRODUCT_VIEWED, view("old-a"), user_id="u-old")
+    threads: set[str] = set()
+    update = store.update
+
+    def noting_thread(*args, **kwargs):
+        threads.add(threading.current_thread().name)
+        return update(*args, **kwargs)
+
+    store.update = noting_thread  # type: ignore[method-assign]
+
+    async def login() -> None:
+        assert await pz.aalias("u-old", "u-new") is not None
+
+    asyncio.run(login())
+    assert pz.profile(user_id="u-new").counters == {ev.PRODUCT_VIEWED: 1}
+    assert threads and threading.main_thread().name not in threads
+    pz.close()

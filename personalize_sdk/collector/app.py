@@ -14,7 +14,6 @@ problem, and a fault of ours is a 503 that the sender retries.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import logging
 import threading
@@ -39,7 +38,7 @@ from ..events import Event
 from ..memory_store import MemoryStore
 from .body import BadRequest, decode, inflate
 from .dedup import Dedup, dedup_for
-from .messages import KINDS, Identify, Inbound, parse_message, sent_at_skew
+from .messages import KINDS, Alias, Identify, Inbound, parse_message, sent_at_skew
 
 logger = logging.getLogger("personalize_sdk.collector")
 
@@ -183,7 +182,13 @@ class Collector:
             if item is None:
                 skipped += 1
                 continue
-            done = pz.record(item) is not None if type(item) is Event else _identify(pz, item)
+            kind = type(item)
+            if kind is Event:
+                done = pz.record(item) is not None
+            elif kind is Alias:
+                done = pz.alias(item.previous_id, item.user_id) is not None
+            else:
+                done = _identify(pz, item)
             if not done:
                 if message_id is not None:
                     failed.append(message_id)
@@ -251,7 +256,7 @@ def _header_key(headers: Mapping[str, str]) -> str | None:
             raise BadRequest(401, "expected Basic auth with the write key as the user name")
         try:
             decoded = base64.b64decode(token.strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, non-ASCII text (a plain ValueError), not UTF-8
             raise BadRequest(401, "Basic auth: not valid base64") from None
         return decoded.partition(":")[0]
     return headers.get("x-write-key")

@@ -6,10 +6,14 @@
     screen    -> a "Screen Viewed" event, likewise
     identify  -> `Identify`: identify(anonymousId, user_id=userId, traits=traits)
     group     -> `Identify` with traits group_id and group_<trait> for the group's traits
-    alias     -> `Identify` of previousId as userId: the two identities merge
+    alias     -> `Alias`: alias(previousId, userId), previousId an anonymousId or an earlier
+                 userId: the two identities merge
 
 Timestamps are corrected for the sender's clock as Segment does: when the request says when it
-was sent (`sentAt`), the event's `timestamp` moves by (received at - sent at). A message whose
+was sent (`sentAt`), the event's `timestamp` moves by (received at - sent at). The 2000..2100
+range of `track()` is checked on the corrected time only: a phone whose clock reset to 1970 sends
+a consistent `timestamp` and `sentAt`, and refusing them would lose its events (Segment's
+clients drop a batch answered 400). A message whose
 `integrations` turn this destination off (``"Personalize": false``, or ``"All": false`` without
 ``"Personalize": true``) is checked like any other, then skipped.
 
@@ -21,11 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from .._exceptions import InvalidEvent
 from .._limits import DEFAULT_LIMITS, EventLimits
-from .._timestamps import EARLIEST, LATEST, to_epoch
+from .._timestamps import EARLIEST, LATEST, to_seconds
 from .._validation import check_id, validate_event, validate_traits
 from ..events import Event
 from .body import BadRequest
@@ -47,8 +51,17 @@ class Identify(NamedTuple):
     message_id: str | None
 
 
-Inbound = Event | Identify | None
+class Alias(NamedTuple):
+    """One checked alias: `alias(previous_id, user_id)`."""
+
+    previous_id: str
+    user_id: str
+    message_id: str | None
+
+
+Inbound = Event | Identify | Alias | None
 """What one message asks of the Personalizer (None: its integrations turn us off)."""
+_Checked = TypeVar("_Checked", Identify, Alias)
 
 
 def parse_message(
@@ -86,6 +99,12 @@ def _parse(
     get = raw.get
     if kind is None:
         kind = get("type")
+        if type(kind) is not str:  # a list or dict is not even hashable: checked before `in`
+            raise InvalidEvent(
+                f"expected one of {sorted(KINDS)}, got {type(kind).__name__}",
+                field="type",
+                kind="type",
+            )
         if kind not in KINDS:
             raise InvalidEvent(f"unknown type {kind!r} (known: {sorted(KINDS)})", field="type")
     user_id = get("userId")
@@ -108,13 +127,13 @@ def _parse(
     if shared is not None:
         context, integrations = _with_shared(context, integrations, shared)
     timestamp = get("timestamp")
-    when = received_at if timestamp is None else min(_epoch(timestamp) + skew, received_at)
+    when = received_at if timestamp is None else _corrected(timestamp, skew, received_at)
     if kind == "alias":
         previous = _id(get("previousId"), "previousId", limits)
         if previous is None or user_id is None:
             raise InvalidEvent("alias needs previousId and userId", field="previousId")
-        identify = Identify(previous, check_id(user_id, "userId", limits), {}, message_id)
-        return _checked(identify, limits) if _for_us(integrations) else None
+        alias = Alias(previous, check_id(user_id, "userId", limits), message_id)
+        return _checked(alias, limits) if _for_us(integrations) else None
     if user_id is None and visitor_id is None:
         raise InvalidEvent("userId or anonymousId is required", field="userId", kind="missing")
     if kind in ("identify", "group"):
@@ -171,10 +190,10 @@ def _for_us(integrations: Mapping[str, Any] | None) -> bool:
     return integrations.get("All") is not False
 
 
-def _checked(identify: Identify, limits: EventLimits) -> Identify:
-    if identify.message_id is not None:
-        check_id(identify.message_id, "messageId", limits)
-    return identify
+def _checked(item: _Checked, limits: EventLimits) -> _Checked:
+    if item.message_id is not None:
+        check_id(item.message_id, "messageId", limits)
+    return item
 
 
 def _group_traits(group_id: Any, traits: Any, limits: EventLimits) -> dict[str, Any]:
@@ -195,19 +214,33 @@ def _id(value: Any, field: str, limits: EventLimits) -> str | None:
     return check_id(value, field, limits)
 
 
-def _epoch(value: Any) -> float:
-    """`to_epoch`, with the common case (ISO-8601 text with an offset, as every Segment library
-    sends) first: half the cost, and this runs once per event."""
+def _corrected(timestamp: Any, skew: float, received_at: float) -> float:
+    """The event's time on our clock: its `timestamp` moved by the sender's skew, within the
+    range `track()` accepts (so milliseconds are still refused), and no later than when it
+    was received."""
+    when = _seconds(timestamp, "timestamp") + skew
+    if not EARLIEST <= when <= LATEST:
+        corrected = " once corrected by sentAt" if skew else ""
+        raise InvalidEvent(
+            f"timestamp {timestamp!r} is outside 2000..2100{corrected}",
+            field="timestamp",
+            kind="bad_timestamp",
+        )
+    return min(when, received_at)
+
+
+def _seconds(value: Any, field: str) -> float:
+    """`value` as epoch seconds, as `to_epoch` reads it but not range-checked: a sender's clock
+    may be years off, and only the corrected time has to be plausible. The common case
+    (ISO-8601 text, as every Segment library sends) goes first: this runs once per event."""
     if type(value) is str:
         try:
             moment = _fromisoformat(value)
         except ValueError:
-            return to_epoch(value)  # "Z" before Python 3.11, blanks: or it says what is wrong
+            return to_seconds(value, field)  # "Z" before Python 3.11, blanks: or what is wrong
         if moment.tzinfo is not None:
-            seconds = moment.timestamp()
-            if EARLIEST <= seconds <= LATEST:
-                return seconds
-    return to_epoch(value)
+            return moment.timestamp()
+    return to_seconds(value, field)
 
 
 def sent_at_skew(sent_at: Any, received_at: float) -> float:
@@ -215,6 +248,6 @@ def sent_at_skew(sent_at: Any, received_at: float) -> float:
     if sent_at is None:
         return 0.0
     try:
-        return received_at - to_epoch(sent_at, "sentAt")
+        return received_at - _seconds(sent_at, "sentAt")
     except InvalidEvent as error:
         raise BadRequest(400, f"sentAt: {error.message}", reason="invalid") from None

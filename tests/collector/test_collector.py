@@ -210,6 +210,44 @@ def test_clock_skew_is_corrected_from_sent_at(client, pz, clock):
     assert abs(pz.profile("anon-1").last_seen - (now - 60)) < 1.0
 
 
+def test_a_device_clock_at_1970_is_corrected_from_sent_at(client, pz, clock):
+    """A phone whose clock reset to 1970 sends a timestamp and a sentAt that agree, 60 s apart:
+    corrected as Segment does, it happened 60 s before we received it. A 400 would make the
+    client drop the batch."""
+    body = {
+        "batch": [_track(1, timestamp="1970-01-01T00:05:00.000Z")],
+        "sentAt": "1970-01-01T00:06:00.000Z",
+    }
+    answer = client.post("/v1/batch", json=body, headers=AUTH)
+    assert answer.status_code == 200, answer.text
+    assert pz.profile("anon-1").last_seen == pytest.approx(clock() - 60)
+    single = {**_track(2, timestamp=0), "sentAt": 30}  # epoch seconds, the same correction
+    assert client.post("/v1/track", json=single, headers=AUTH).status_code == 200
+    assert pz.profile("anon-1").counters["Product Viewed"] == 2
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "sent_at"),
+    [
+        ("1970-01-01T00:05:00Z", None),  # nothing to correct it by
+        ("1970-01-01T00:05:00Z", "now"),  # the sender's clock is right: 1970 it is
+        ("1999-12-31T23:00:00Z", "now"),
+        (1_790_000_000_000, None),  # milliseconds
+        (1_790_000_000_000, "now"),
+        ("1970-06-01T00:00:00Z", "2030-01-01T00:00:00Z"),  # corrected, 1966
+    ],
+)
+def test_a_time_outside_2000_2100_once_corrected_is_400(client, pz, clock, timestamp, sent_at):
+    body = {"batch": [_track(1, timestamp=timestamp)]}
+    if sent_at is not None:
+        body["sentAt"] = iso_timestamp(clock()) if sent_at == "now" else sent_at
+    answer = client.post("/v1/batch", json=body, headers=AUTH)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"].startswith("batch[0].timestamp: ")
+    assert "outside 2000..2100" in answer.json()["error"]
+    assert pz.profile("anon-1").counters == {}
+
+
 @pytest.mark.parametrize(
     ("body", "status", "names"),
     [
@@ -533,3 +571,41 @@ def test_every_single_message_route_through_httpx_asgi_transport(pz):
     assert customer.counters["Product Viewed"] == 1 and customer.traits["tier"] == "b"
     assert pz.profile("anon-2").user_id == "u-1"
     assert collector.stats() == {"accepted": 6}
+
+
+@pytest.mark.parametrize(
+    "where", ["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)]
+)
+def test_alias_of_an_earlier_user_id_merges_the_two_customers(request, tmp_path, where):
+    """Segment's alias lets previousId be a userId the customer was known by (server-side
+    events sent by userId only): the two customers become one."""
+    if where == "sqlite":
+        store = SQLiteStore(tmp_path / "pz.db")
+    elif where == "redis":
+        from personalize_sdk.redis_store import RedisStore
+        from tests.stores.conftest import REDIS_URL
+
+        store = RedisStore(REDIS_URL, prefix=request.getfixturevalue("redis_prefix"))
+    else:
+        store = None
+    pz = Personalizer({"collector": {"write_keys": [KEY]}}, store=store)
+    client = TestClient(Collector(pz))
+    before = {
+        "batch": [
+            _track(1, userId="u-old"),
+            _track(2, anonymousId="phone"),
+            {"type": "identify", "anonymousId": "phone", "userId": "u-old", "messageId": "i"},
+            _track(3, userId="u-new"),
+        ]
+    }
+    assert client.post("/v1/batch", json=before, headers=AUTH).status_code == 200
+    alias = {"previousId": "u-old", "userId": "u-new", "messageId": "al-1"}
+    assert client.post("/v1/alias", json=alias, headers=AUTH).status_code == 200
+    customer = pz.profile(user_id="u-new")
+    assert customer.counters["Product Viewed"] == 3
+    assert set(customer.recently_viewed) == {"sku-1", "sku-2", "sku-3"}
+    assert pz.profile(user_id="u-old").counters == {}  # one customer now
+    later = {"batch": [_track(4, anonymousId="phone")]}  # the earlier customer's device
+    assert client.post("/v1/batch", json=later, headers=AUTH).status_code == 200
+    assert pz.profile(user_id="u-new").counters["Product Viewed"] == 4
+    pz.close()
