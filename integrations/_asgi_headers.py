@@ -36,17 +36,6 @@ def request_headers(raw: Iterable[tuple[bytes, bytes]]) -> RequestHeaders:
     return RequestHeaders(**found)
 
 
-def cookie_value(header: str | None, name: str) -> str | None:
-    """The first value of cookie `name` in a Cookie header."""
-    if not header or name not in header:
-        return None
-    for chunk in header.split(";"):
-        key, sep, value = chunk.partition("=")
-        if sep and key.strip() == name:
-            return value.strip().strip('"')
-    return None
-
-
 def response_header(raw: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
     for key, value in raw:
         if key.lower() == name:

@@ -6,6 +6,9 @@ A page renders several slots (`render("top")`, `render("side")` ...). The handle
 all at once, on the first, and every later slot of the same page is a dictionary look-up: one
 decision per page rather than one per slot. Tracking, an identify, or a new `page` starts
 afresh, so a view that tracks after rendering sees its own event in what it renders next.
+
+At logout, `start_new_visitor` makes the browser a new anonymous visitor: the adapter sets the
+new visitor's cookie on the response (Django and Flask-Login call it on their logout signals).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Any
 from markupsafe import Markup
 
 from personalize_sdk import Page, Personalizer, Profile, Widget
+
+from ._visitor import Visitor, fresh_visitor
 
 _NOTHING = Markup("")
 
@@ -33,6 +38,9 @@ class RequestPersonalize:
         self._page = page
         self.user_id = user_id
         """The logged-in customer, when the framework says so (or after `identify`)."""
+        self.new_visitor: Visitor | None = None
+        """The visitor `start_new_visitor` started, whose cookie the adapter sets on the
+        response in place of the one the request came with."""
         self._slots: dict[str, Markup] | None = None
         self._widgets: list[Widget] | None = None
 
@@ -66,6 +74,19 @@ class RequestPersonalize:
         if profile is not None:
             self.user_id = user_id
         return profile
+
+    def start_new_visitor(self) -> str:
+        """At logout: from here on the browser is a new anonymous visitor (its id returned), so
+        whoever uses it next is not greeted as the customer and their browsing does not join the
+        customer's profile. The customer keeps that profile: it is theirs again at their next
+        login. The rest of this request tracks and renders for the new visitor, and the
+        adapter sets its cookie on the response."""
+        visitor = fresh_visitor(self.pz)
+        self.new_visitor = visitor
+        self.visitor_id = visitor.id
+        self.user_id = None
+        self._forget_decision()
+        return visitor.id
 
     @property
     def segments(self) -> frozenset[str]:

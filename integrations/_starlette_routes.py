@@ -14,10 +14,11 @@ from starlette.types import Receive, Scope, Send
 
 from personalize_sdk import Personalizer
 
+from ._asgi_headers import request_headers
 from ._beacon import BeaconAnswer, RateLimiter, answer_beacon
 from ._settings import IntegrationSettings
 from ._static import static_file
-from ._visitor import visitor_from_cookie
+from ._visitor import visitor_from_header
 
 _NO_STORE = (b"cache-control", b"no-store")
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
@@ -131,8 +132,11 @@ class BeaconRoute:
     async def _answer(self, scope: Scope, method: str, body: bytes) -> BeaconAnswer:
         connection = HTTPConnection(scope)
         headers = connection.headers
-        cookie = connection.cookies.get(self.settings.cookie_name)
-        visitor = visitor_from_cookie(cookie, self.pz.signer)
+        # The Cookie headers as the middleware reads them for pages (`connection.cookies` keeps
+        # the last of several values of one cookie; the page was decided for the first that
+        # verifies).
+        cookie = request_headers(scope["headers"]).cookie
+        visitor = visitor_from_header(cookie, self.settings.cookie_name, self.pz.signer)
         request = {
             "method": method,
             "visitor_id": None if visitor.is_new else visitor.id,

@@ -1,8 +1,14 @@
 """The first-party visitor cookie: a random id, HMAC-signed, HttpOnly, SameSite=Lax.
 
 A missing, tampered or malformed cookie is a new visitor, never an error. The adapters read the
-cookie with `visitor_from_cookie` and, when `Visitor.is_new` (or to renew its lifetime), set the
-header `set_cookie_header` gives (or, in Django's cookie jar, the `VisitorCookie` it formats).
+request's Cookie header with `visitor_from_header` (or `request_visitor`) and, when
+`Visitor.is_new` (or to renew its lifetime), set the header `set_cookie_header` gives (or, in
+Django's cookie jar, the `VisitorCookie` it formats).
+
+A Cookie header may name the cookie more than once (a host-only cookie and one another subdomain
+set for the parent domain, an old path): every adapter, for pages and beacons alike, takes the
+first value that verifies, so they agree on the visitor and a foreign value sent first does not
+make every request a new visitor.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import attrs
@@ -19,6 +26,10 @@ from personalize_sdk.signing import Signer
 from ._settings import IntegrationSettings
 
 logger = logging.getLogger("personalize_sdk.integrations")
+
+_MAX_VISITOR_ID = 64
+_LONGEST_COOKIE = len(Signer(bytes(32)).sign("v-" + "x" * (_MAX_VISITOR_ID - 2)))
+"""The longest value a valid cookie can have: an id of `_MAX_VISITOR_ID` characters, signed."""
 
 
 @attrs.frozen
@@ -34,36 +45,76 @@ def new_visitor_id() -> str:
     return "v-" + secrets.token_urlsafe(16)
 
 
+def cookie_values(header: str | None, name: str) -> Iterator[str]:
+    """The values of cookie `name` in a Cookie header, in the order the browser sent them."""
+    if not header or name not in header:
+        return
+    for chunk in header.split(";"):
+        key, sep, value = chunk.partition("=")
+        if sep and key.strip() == name:
+            yield value.strip().strip('"')
+
+
 def visitor_from_cookie(value: str | None, signer: Signer) -> Visitor:
-    """The visitor the cookie names, or a new one when it is absent or not ours."""
-    visitor_id = _checked(value, signer) if value else None
-    if visitor_id is None:
-        return Visitor(new_visitor_id(), True)
-    return Visitor(visitor_id, False, value)
+    """The visitor the cookie value names, or a new one when it is absent or not ours."""
+    return visitor_from_cookies((value,) if value else (), signer)
 
 
-def request_visitor(value: str | None, pz: Any) -> Visitor:
-    """`visitor_from_cookie` for the request a handle is made for; a new visitor's id is told
-    to a store that can use it (`RedisStore.note_new_visitor`: nothing can be stored under an
-    id minted just now, so its first page reads nothing from Redis)."""
-    visitor = visitor_from_cookie(value, pz.signer)
+def visitor_from_cookies(values: Iterable[str], signer: Signer) -> Visitor:
+    """The visitor the first of `values` that verifies names, or a new one when none does."""
+    for value in values:
+        # Checked before it becomes a key of `_checked`'s cache: a junk cookie of kilobytes
+        # would otherwise be held there, thousands of them per worker.
+        if not value or len(value) > _LONGEST_COOKIE:
+            continue
+        visitor_id = _checked(value, signer)
+        if visitor_id is not None:
+            return Visitor(visitor_id, False, value)
+    return Visitor(new_visitor_id(), True)
+
+
+def visitor_from_header(header: str | None, name: str, signer: Signer) -> Visitor:
+    """The visitor the request's Cookie `header` names under cookie `name` (the first of its
+    values that verifies), or a new one."""
+    return visitor_from_cookies(cookie_values(header, name), signer)
+
+
+def request_visitor(header: str | None, name: str, pz: Any) -> Visitor:
+    """`visitor_from_header` for the request a handle is made for; a new visitor is told to a
+    store that can use it (see `fresh_visitor`)."""
+    visitor = visitor_from_header(header, name, pz.signer)
     if visitor.is_new:
-        note = getattr(pz.store, "note_new_visitor", None)
-        if note is not None:
-            try:
-                note(visitor.id)
-            except Exception:  # a hint for the store: the page goes on without it
-                logger.exception("personalize: the store could not note a new visitor")
+        _note_new(visitor, pz)
     return visitor
+
+
+def fresh_visitor(pz: Any) -> Visitor:
+    """A new visitor (at logout: the browser starts afresh), told to a store that can use it."""
+    visitor = Visitor(new_visitor_id(), True)
+    _note_new(visitor, pz)
+    return visitor
+
+
+def _note_new(visitor: Visitor, pz: Any) -> None:
+    """Tell the store a visitor is new (`RedisStore.note_new_visitor`): nothing can be stored
+    under an id minted just now, so its first page reads nothing from Redis."""
+    note = getattr(pz.store, "note_new_visitor", None)
+    if note is None:
+        return
+    try:
+        note(visitor.id)
+    except Exception:  # a hint for the store: the page goes on without it
+        logger.exception("personalize: the store could not note a new visitor")
 
 
 @functools.lru_cache(maxsize=16_384)
 def _checked(value: str, signer: Signer) -> str | None:
     """The visitor id of a signed cookie value, or None. Remembered: a returning visitor sends
     the same cookie on every request, and checking its HMAC each time is wasted work (a
-    refused value is remembered too, so a flood of forged cookies costs one check each)."""
+    refused value is remembered too, so a flood of forged cookies costs one check each; the
+    callers bound the length of what is remembered)."""
     visitor_id = signer.unsign(value)
-    if visitor_id is None or not visitor_id.startswith("v-") or len(visitor_id) > 64:
+    if visitor_id is None or not visitor_id.startswith("v-") or len(visitor_id) > _MAX_VISITOR_ID:
         return None
     return visitor_id
 

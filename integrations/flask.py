@@ -13,7 +13,8 @@ each app it builds one `Personalizer` and:
 - adds the Jinja globals ``personalize_slot(slot)`` and ``personalize_assets()``;
 - mounts a blueprint at the prefix: the beacon (``POST {prefix}/beacon``) and the widgets'
   script and stylesheet (``{prefix}/static/...``);
-- with Flask-Login, links the visitor to the customer on ``user_logged_in``.
+- with Flask-Login, links the visitor to the customer on ``user_logged_in``, and on
+  ``user_logged_out`` makes the browser a new anonymous visitor (a new cookie on the response).
 
 See docs/quickstart-flask.md.
 """
@@ -45,14 +46,15 @@ from ._handle import RequestPersonalize
 from ._pages import PageResolver
 from ._settings import IntegrationSettings
 from ._static import asset_tags, static_file
-from ._visitor import Visitor, request_visitor, set_cookie_header, visitor_from_cookie
+from ._visitor import Visitor, request_visitor, set_cookie_header, visitor_from_header
 
 try:  # Flask-Login is optional: without it there is no customer to read or to identify on login
     import flask_login
-    from flask_login.signals import user_logged_in
+    from flask_login.signals import user_logged_in, user_logged_out
 except ImportError:
     flask_login = None
     user_logged_in = None
+    user_logged_out = None
 
 __all__ = ["EXTENSION", "Personalize", "default_user_traits"]
 
@@ -92,10 +94,11 @@ class Personalize:
         app.add_template_global(runtime.personalize_assets, "personalize_assets")
         app.context_processor(runtime.template_context)
         app.register_blueprint(runtime.blueprint(), url_prefix=runtime.settings.prefix)
-        if user_logged_in is not None:
-            # Per app (the sender); blinker holds the receiver weakly, the runtime lives with
+        if user_logged_in is not None and user_logged_out is not None:
+            # Per app (the sender); blinker holds the receivers weakly, the runtime lives with
             # the app in `_runtimes`.
             user_logged_in.connect(runtime.identify_on_login, app)
+            user_logged_out.connect(runtime.new_visitor_on_logout, app)
 
     def _runtime(self, app: Flask | None = None) -> _Runtime:
         """The state kept for `app` (default: the current app)."""
@@ -156,7 +159,9 @@ class _Runtime:
         if self.is_own_route():
             return
         pz = self.personalizer
-        visitor = request_visitor(request.cookies.get(self.settings.cookie_name), pz)
+        # The raw header: the visitor is the first value of the cookie that verifies, as in
+        # every adapter.
+        visitor = request_visitor(request.environ.get("HTTP_COOKIE"), self.settings.cookie_name, pz)
         g._personalize_visitor = visitor
         g.personalize = RequestPersonalize(pz, visitor.id, self._page(), user_id=_user_id())
 
@@ -165,6 +170,7 @@ class _Runtime:
         handle = g.get("personalize")
         if visitor is None or not isinstance(handle, RequestPersonalize):
             return response  # a route of ours, or another before_request answered first
+        visitor = handle.new_visitor or visitor  # a logout in this request started a new one
         try:
             is_page = _is_html_page(response)
             if is_page or visitor.is_new:
@@ -211,12 +217,30 @@ class _Runtime:
             if isinstance(handle, RequestPersonalize):
                 handle.identify(user_id, traits)  # later tracking in this request is theirs
                 return
-            cookie = request.cookies.get(self.settings.cookie_name)
-            visitor = visitor_from_cookie(cookie, self.personalizer.signer)
+            visitor = self._visitor()
             if not visitor.is_new:
                 self.personalizer.identify(visitor.id, user_id=user_id, traits=traits)
         except Exception:  # a login never fails because of personalisation
             logger.exception("personalize could not identify the user at login")
+
+    def new_visitor_on_logout(self, sender: Any, **_: Any) -> None:
+        """On Flask-Login's ``user_logged_out``: the browser becomes a new anonymous visitor,
+        whose cookie `after_request` sets on the logout response, so on a shared device the next
+        person is not greeted as the customer and their browsing does not join the customer's
+        profile (which the customer keeps, for their next login). Never raises into the
+        logout."""
+        handle = g.get("personalize") if has_request_context() else None
+        if not isinstance(handle, RequestPersonalize):
+            return  # a logout outside a request the extension saw
+        try:
+            handle.start_new_visitor()
+        except Exception:  # a logout never fails because of personalisation
+            logger.exception("personalize could not start a new visitor at logout")
+
+    def _visitor(self) -> Visitor:
+        """The request's visitor, as `before_request` reads it."""
+        header = request.environ.get("HTTP_COOKIE")
+        return visitor_from_header(header, self.settings.cookie_name, self.personalizer.signer)
 
     # -- templates ----------------------------------------------------------------------------
 
@@ -258,7 +282,7 @@ class _Runtime:
     def beacon(self) -> Response:
         settings = self.settings
         pz = self.personalizer
-        visitor = visitor_from_cookie(request.cookies.get(settings.cookie_name), pz.signer)
+        visitor = self._visitor()
         answer = answer_beacon(
             pz,
             settings,

@@ -13,7 +13,8 @@ For each HTTP request the middleware
   visitor) and puts a `RequestPersonalize` in ``request.state.personalize``, bound to the
   visitor, the `Page` of the URL (a view may replace ``.page`` with a richer one) and, behind
   Starlette's ``AuthenticationMiddleware``, the user's ``identity``;
-- sets the cookie on the response for a new visitor, and renews it on every HTML page;
+- sets the cookie on the response for a new visitor, and renews it on every HTML page (after a
+  logout view called ``request.state.personalize.start_new_visitor()``, a new visitor's);
 - after a GET answered 200 with ``text/html``, tracks ``Page Viewed``.
 
 Tracking and the beacon do not block the event loop: with the embedded (memory) store
@@ -45,7 +46,6 @@ from personalize_sdk.memory_store import MemoryStore
 
 from ._asgi_headers import (
     RequestHeaders,
-    cookie_value,
     request_headers,
     response_header,
     sets_cookie,
@@ -133,7 +133,9 @@ class PersonalizeMiddleware:
             nonlocal page_served
             if message["type"] == "http.response.start":
                 try:
-                    page_served = self._on_response_start(scope, message, visitor)
+                    # A logout in the view (`start_new_visitor`) began a new visitor.
+                    current = handle.new_visitor or visitor
+                    page_served = self._on_response_start(scope, message, current)
                 except Exception:  # noqa: BLE001 - the SDK never breaks its host
                     self._faults.report("setting the visitor cookie")
             await send(message)
@@ -152,8 +154,7 @@ class PersonalizeMiddleware:
         try:
             headers = request_headers(scope["headers"])
             pz = self.personalizer
-            cookie = cookie_value(headers.cookie, self.settings.cookie_name)
-            visitor = request_visitor(cookie, pz)
+            visitor = request_visitor(headers.cookie, self.settings.cookie_name, pz)
             page = self._page(path, headers.user_agent)
             handle = RequestPersonalize(pz, visitor.id, page, user_id=user_id(scope))
             scope.setdefault("state", {})["personalize"] = handle

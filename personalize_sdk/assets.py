@@ -55,7 +55,11 @@ def _nonce_attribute(nonce: str | None) -> str:
     if nonce is None:
         return ""
     if not isinstance(nonce, str):
-        raise ConfigError(f"expected a string, got {type(nonce).__name__}", field="nonce")
+        hint = ": pass what it returns, csp_nonce() not csp_nonce" if callable(nonce) else ""
+        raise ConfigError(f"expected a string, got {type(nonce).__name__}{hint}", field="nonce")
+    # A lazy string passes isinstance (django-csp's `request.csp_nonce` is a SimpleLazyObject
+    # that poses as its str) but is no str to `re`: its value is.
+    nonce = str(nonce)
     if len(nonce) > _MAX_NONCE or not _NONCE.fullmatch(nonce):
         raise ConfigError(
             f"must be 1-{_MAX_NONCE} base64 characters (A-Z a-z 0-9 + / - _, '=' padding),"

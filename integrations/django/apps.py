@@ -1,5 +1,6 @@
 """The Django app: builds the `Personalizer` and the integration settings from
-``settings.PERSONALIZE`` once, at startup, and wires the checks and the login signal.
+``settings.PERSONALIZE`` once, at startup, and wires the checks and the login and logout
+signals.
 
 A broken setting or config file does not crash ``ready()``: it is kept and reported by the
 system checks (``manage.py check``, ``runserver``), and the middleware refuses to load with the
@@ -99,16 +100,19 @@ class PersonalizeConfig(AppConfig):
     error: ConfigError | None = None
 
     def ready(self) -> None:
-        from django.contrib.auth.signals import user_logged_in
+        from django.contrib.auth.signals import user_logged_in, user_logged_out
         from django.core import checks as django_checks
         from django.core.signals import setting_changed
 
         from . import checks
-        from .signals import identify_on_login
+        from .signals import identify_on_login, new_visitor_on_logout
 
         django_checks.register(checks.check_setting, APP_LABEL)
         django_checks.register(checks.check_wiring, APP_LABEL, django_checks.Tags.urls)
         user_logged_in.connect(identify_on_login, dispatch_uid="personalize.identify_on_login")
+        user_logged_out.connect(
+            new_visitor_on_logout, dispatch_uid="personalize.new_visitor_on_logout"
+        )
         # Tests change settings with override_settings: follow them, as Django's own apps do.
         setting_changed.connect(self._setting_changed, dispatch_uid="personalize.setting_changed")
         self.reload()

@@ -13,7 +13,9 @@ For each request outside the SDK's own routes (``{prefix}/...``, answered by the
 - ``request.personalize`` is a `RequestPersonalize` bound to the visitor, the logged-in user
   (``str(user.pk)``) and the `Page` of the URL (a view may replace ``request.personalize.page``
   with a richer one: the page view is tracked with it);
-- a GET answered 200 with ``text/html`` is tracked as ``Page Viewed``.
+- a GET answered 200 with ``text/html`` is tracked as ``Page Viewed`` (under ASGI, with a store
+  that may block, off the event loop);
+- after a logout (``user_logged_out``) the response carries a new visitor's cookie.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
 from personalize_sdk import Page
+from personalize_sdk.memory_store import MemoryStore
 
 from .._handle import RequestPersonalize
 from .._visitor import Visitor, request_visitor, visitor_cookie
@@ -60,7 +63,9 @@ class PersonalizeMiddleware:
             return self.get_response(request)
         visitor = _begin(request, runtime, _user_id(request))
         response = self.get_response(request)
-        _finish(request, response, runtime, visitor)
+        page_view = _finish(request, response, runtime, visitor)
+        if page_view is not None:
+            _track(request, page_view)
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
@@ -70,8 +75,14 @@ class PersonalizeMiddleware:
             return await get_response(request)
         visitor = _begin(request, runtime, await _auser_id(request))
         response = await get_response(request)
-        # Non-blocking: the Personalizer folds the event in memory (see its docstring).
-        _finish(request, response, runtime, visitor)
+        page_view = _finish(request, response, runtime, visitor)
+        if page_view is None:
+            return response
+        if isinstance(runtime.personalizer.store, MemoryStore):
+            _track(request, page_view)  # folded in memory: microseconds, no I/O
+        else:
+            # SQLite's busy wait or a Redis round trip must not stall the event loop.
+            await _atrack(request, page_view)
         return response
 
 
@@ -82,7 +93,9 @@ def _is_own_route(request: HttpRequest, runtime: Runtime) -> bool:
 
 def _begin(request: HttpRequest, runtime: Runtime, user_id: str | None) -> Visitor:
     pz = runtime.personalizer
-    visitor = request_visitor(request.COOKIES.get(runtime.settings.cookie_name), pz)
+    # The raw header, not `request.COOKIES`: that keeps only the last of several values of the
+    # cookie, and the visitor is the first that verifies (as in every adapter).
+    visitor = request_visitor(request.META.get("HTTP_COOKIE"), runtime.settings.cookie_name, pz)
     request.personalize = RequestPersonalize(  # type: ignore[attr-defined]
         pz, visitor.id, _page(request, runtime), user_id=user_id
     )
@@ -100,17 +113,22 @@ def _page(request: HttpRequest, runtime: Runtime) -> Page:
 
 def _finish(
     request: HttpRequest, response: HttpResponseBase, runtime: Runtime, visitor: Visitor
-) -> None:
+) -> dict[str, Any] | None:
+    """Set the cookie (a new visitor's, or a renewal on an HTML page); the properties of the
+    page view to track, or None."""
     try:
+        handle: RequestPersonalize = request.personalize  # type: ignore[attr-defined]
+        visitor = handle.new_visitor or visitor  # a logout in this request started a new one
         is_page = _is_html_page(request, response)
         if is_page or visitor.is_new:
             _set_cookie(request, response, runtime, visitor)
         if is_page:
             patch_vary_headers(response, ("Cookie",))
             if runtime.settings.track_page_views:
-                _track_page_view(request)
+                return _page_view(request, handle)
     except Exception:
         logger.exception("personalize could not finish the request")
+    return None
 
 
 def _is_html_page(request: HttpRequest, response: HttpResponseBase) -> bool:
@@ -137,8 +155,7 @@ def _set_cookie(
     jar[name].update(cookie.morsel_attributes())
 
 
-def _track_page_view(request: HttpRequest) -> None:
-    handle: RequestPersonalize = request.personalize  # type: ignore[attr-defined]
+def _page_view(request: HttpRequest, handle: RequestPersonalize) -> dict[str, Any]:
     properties = {"path": request.path[:_MAX_HEADER], "page_type": handle.page.type}
     try:
         properties["url"] = request.build_absolute_uri()[:_MAX_HEADER]
@@ -147,7 +164,21 @@ def _track_page_view(request: HttpRequest) -> None:
     referrer = request.META.get("HTTP_REFERER")
     if referrer:
         properties["referrer"] = referrer[:_MAX_HEADER]
-    handle.track("Page Viewed", properties)
+    return properties
+
+
+def _track(request: HttpRequest, page_view: dict[str, Any]) -> None:
+    try:
+        request.personalize.track("Page Viewed", page_view)  # type: ignore[attr-defined]
+    except Exception:
+        logger.exception("personalize could not track the page view")
+
+
+async def _atrack(request: HttpRequest, page_view: dict[str, Any]) -> None:
+    try:
+        await request.personalize.atrack("Page Viewed", page_view)  # type: ignore[attr-defined]
+    except Exception:
+        logger.exception("personalize could not track the page view")
 
 
 def _user_id(request: HttpRequest) -> str | None:

@@ -10,7 +10,7 @@ from django.views.decorators.http import etag, require_safe
 
 from .._beacon import answer_beacon
 from .._static import static_file
-from .._visitor import visitor_from_cookie
+from .._visitor import visitor_from_header
 from .apps import get_runtime
 from .middleware import _authenticated_id
 
@@ -20,7 +20,8 @@ def beacon(request: HttpRequest) -> HttpResponse:
     runtime = get_runtime()
     settings = runtime.settings
     pz = runtime.personalizer
-    visitor = visitor_from_cookie(request.COOKIES.get(settings.cookie_name), pz.signer)
+    # The visitor the middleware read for the page: the first cookie value that verifies.
+    visitor = visitor_from_header(request.META.get("HTTP_COOKIE"), settings.cookie_name, pz.signer)
     answer = answer_beacon(
         pz,
         settings,

@@ -14,9 +14,13 @@ from personalize_sdk.integrations._pages import PageResolver, device
 from personalize_sdk.integrations._settings import IntegrationSettings, build
 from personalize_sdk.integrations._static import static_file
 from personalize_sdk.integrations._visitor import (
+    Visitor,
+    _checked,
+    cookie_values,
     request_visitor,
     set_cookie_header,
     visitor_from_cookie,
+    visitor_from_header,
 )
 from tests.helpers import Clock
 
@@ -74,6 +78,26 @@ class TestVisitorCookie:
         other = Personalizer(secret="another-shop-secret-12345")
         signed = other.signer.sign("v-from-elsewhere")
         assert visitor_from_cookie(signed, pz.signer).is_new
+
+    def test_the_longest_valid_cookie_is_ours_and_a_longer_one_is_not_remembered(
+        self, pz: Personalizer
+    ) -> None:
+        longest = "v-" + "x" * 62
+        signed = pz.signer.sign(longest)
+        assert visitor_from_cookie(signed, pz.signer) == Visitor(longest, False, signed)
+        remembered = _checked.cache_info().currsize
+        for value in (signed + "x", "y" * 16_000):
+            assert visitor_from_cookie(value, pz.signer).is_new
+        assert _checked.cache_info().currsize == remembered
+
+    def test_of_several_values_the_first_that_verifies(self, pz: Personalizer) -> None:
+        header = 'a=1; pz_vid=junk; pz_vid2=x; pz_vid="v-1.q"; pz_vid=' + pz.signer.sign("v-2")
+        assert list(cookie_values(header, "pz_vid")) == ["junk", "v-1.q", pz.signer.sign("v-2")]
+        assert visitor_from_header(header, "pz_vid", pz.signer).id == "v-2"
+        both = f"pz_vid={pz.signer.sign('v-3')}; pz_vid={pz.signer.sign('v-4')}"
+        assert visitor_from_header(both, "pz_vid", pz.signer).id == "v-3"
+        assert visitor_from_header("pz_vid=junk", "pz_vid", pz.signer).is_new
+        assert list(cookie_values(None, "pz_vid")) == []
 
 
 def test_pages_from_patterns_a_hook_and_the_user_agent() -> None:
@@ -163,6 +187,19 @@ def test_the_request_handle(pz: Personalizer) -> None:
     assert isinstance(handle.segments, frozenset)
 
 
+def test_a_new_visitor_at_logout(pz: Personalizer) -> None:
+    noted: list[str] = []
+    pz.store.note_new_visitor = noted.append  # type: ignore[attr-defined]
+    handle = RequestPersonalize(pz, "v-1", Page(type="home"))
+    handle.identify("u-1", {"first_name": "Ann"})
+    assert "Hi Ann" in handle.render("top") and handle.new_visitor is None
+    fresh = handle.start_new_visitor()
+    assert handle.new_visitor == Visitor(fresh, True) and noted == [fresh]
+    assert (handle.visitor_id, handle.user_id) == (fresh, None)
+    assert "Hi there" in handle.render("top")  # decided afresh, for the new visitor
+    assert pz.profile("v-1").user_id == "u-1"  # the customer's own profile is kept
+
+
 def test_static_files() -> None:
     script = static_file("personalize.js")
     assert script is not None and script.content_type.startswith("text/javascript")
@@ -201,10 +238,10 @@ def test_a_new_visitor_is_told_to_a_store_that_asks_and_a_failing_hint_breaks_no
     noted: list[str] = []
     pz = Personalizer(secret="s" * 32)
     pz.store.note_new_visitor = noted.append  # type: ignore[attr-defined]
-    new = request_visitor(None, pz)
+    new = request_visitor(None, "pz_vid", pz)
     assert new.is_new and noted == [new.id]
     cookie = set_cookie_header(new, pz.signer, IntegrationSettings(), https=False).split(";")[0]
-    returning = request_visitor(cookie.split("=", 1)[1], pz)
+    returning = request_visitor(cookie, "pz_vid", pz)
     assert returning == visitor_from_cookie(cookie.split("=", 1)[1], pz.signer)
     assert not returning.is_new and noted == [new.id]  # a returning visitor is not noted
 
@@ -212,5 +249,5 @@ def test_a_new_visitor_is_told_to_a_store_that_asks_and_a_failing_hint_breaks_no
         raise RuntimeError("store fault")
 
     pz.store.note_new_visitor = broken  # type: ignore[attr-defined]
-    assert request_visitor("forged.value", pz).is_new
+    assert request_visitor("pz_vid=forged.value", "pz_vid", pz).is_new
     assert "could not note a new visitor" in caplog.text

@@ -9,8 +9,10 @@ so nothing of it reaches the other test files' configuration.
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from django.test import AsyncClient, Client, override_settings
 from django.test.utils import setup_test_environment, teardown_test_environment
 
 from personalize_sdk import Personalizer, assets
+from personalize_sdk.integrations import _static
 from personalize_sdk.integrations._settings import IntegrationSettings
 from personalize_sdk.integrations._visitor import Visitor, set_cookie_header
 from tests.helpers import Clock
@@ -157,6 +160,20 @@ class TestVisitorCookie:
         client.cookies["pz_vid"] = Personalizer(secret="another-shop-1234567").signer.sign("v-x")
         assert client.get("/api/").json()["visitor"] != "v-x"
 
+    def test_of_two_cookies_the_page_and_the_beacon_take_the_first_that_verifies(
+        self, pz: Personalizer
+    ) -> None:
+        ours = pz.signer.sign("v-ours")
+        foreign = Personalizer(secret="another-shop-1234567").signer.sign("v-theirs")
+        client = Client()
+        # Django's own `request.COOKIES` keeps the last value: ours must win from either place.
+        for header in (f"pz_vid={foreign}; pz_vid={ours}", f"pz_vid={ours}; pz_vid={foreign}"):
+            assert client.get("/api/", HTTP_COOKIE=header).json() == {"visitor": "v-ours"}
+            response = post_beacon(client, {"events": [SHOWN]}, HTTP_COOKIE=header)
+            assert response.status_code == 204
+        assert pz.profile("v-ours").exposures["welcome-bar"].shown == 2
+        assert pz.profile("v-theirs").exposures == {}
+
     def test_the_sdks_own_routes_get_no_cookie_and_no_tracking(
         self, tracked: list[tuple[Any, ...]]
     ) -> None:
@@ -271,6 +288,32 @@ class TestTemplates:
         assert 'nonce="abc123"' in html and "/_personalize/static/personalize.js" in html
         assert "&lt;div" not in html
 
+    @pytest.mark.parametrize("engine", ["django", "jinja2"])
+    def test_the_csp_nonce_as_django_csp_sets_it(self, pz: Personalizer, engine: str) -> None:
+        # django-csp's request.csp_nonce is a SimpleLazyObject: it passes isinstance(str).
+        response = Client().get(f"/csp/{engine}/")
+        assert response.status_code == 200
+        assert response.content.decode().count('nonce="bm9uY2UtMTIz"') == 2
+
+    @pytest.mark.parametrize("engine", ["django", "jinja2"])
+    def test_a_bad_nonce_renders_the_tags_without_it_logged_once(
+        self,
+        pz: Personalizer,
+        engine: str,
+        caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setattr(_static, "_bad_nonces_seen", set())
+        client = Client()
+        for _ in range(2):
+            response = client.get(f"/csp/{engine}/", {"nonce": 'x" onload="alert(1)'})
+            assert response.status_code == 200
+            html = response.content.decode()
+            assert "nonce" not in html and "onload" not in html
+            assert '<script defer src="/_personalize/static/personalize.js"></script>' in html
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1 and "CSP nonce" in warnings[0].getMessage()
+
     def test_jinja2_install_on_an_existing_environment(self) -> None:
         from personalize_sdk.integrations.django.jinja2 import install
 
@@ -328,6 +371,46 @@ def vip_traits(user: Any) -> dict[str, Any]:
     return {"vip": True, "login": user.username}
 
 
+# -- a new visitor at logout -------------------------------------------------------------------
+
+
+class TestLogout:
+    def test_logging_out_makes_the_browser_a_new_visitor(self, pz: Personalizer) -> None:
+        user = make_user(first_name="Asha")
+        client = Client()
+        customers_visitor = visitor_of(client.get("/"), pz)
+        client.post("/login/", {"username": "asha", "password": "pw-123456"})
+        assert "Hi Asha" in client.get("/").content.decode()
+        views = pz.profile(user_id=str(user.pk)).counters["Page Viewed"]
+        response = client.post("/logout/")
+        assert response.status_code == 302
+        fresh = visitor_of(response, pz)  # set on the logout response itself
+        assert fresh != customers_visitor
+        # The next person on this browser: greeted as nobody, their browsing theirs alone.
+        html = client.get("/").content.decode()
+        assert "Hi Asha" not in html and "Hi there" in html
+        assert client.get("/who/").json() == {"visitor": fresh, "user": None}
+        assert pz.profile(fresh).user_id is None and "first_name" not in pz.profile(fresh).traits
+        assert pz.profile(user_id=str(user.pk)).counters["Page Viewed"] == views
+        assert pz.profile(customers_visitor).user_id == str(user.pk)  # the customer keeps it
+
+    def test_alogout_over_asgi(self, pz: Personalizer) -> None:
+        user = make_user(first_name="Asha")
+
+        async def scenario() -> tuple[str, Any, Any]:
+            client = AsyncClient()
+            customers_visitor = visitor_of(await client.get("/async/"), pz)
+            await client.post("/login/", {"username": "asha", "password": "pw-123456"})
+            logout = await client.post("/async-logout/")
+            return customers_visitor, logout, await client.get("/async/")
+
+        customers_visitor, logout, after = async_to_sync(scenario)()
+        fresh = visitor_of(logout, pz)
+        assert fresh != customers_visitor and pz.profile(fresh).user_id is None
+        assert "Hi there" in after.content.decode()
+        assert pz.profile(customers_visitor).user_id == str(user.pk)
+
+
 # -- ASGI --------------------------------------------------------------------------------------
 
 
@@ -359,6 +442,32 @@ class TestAsgi:
         assert page_views(tracked)[0][0] == visitor and len(page_views(tracked)) == 1
         assert beacon.status_code == 204
         assert "welcome-bar" in pz.profile(visitor).exposures
+
+    def test_a_store_that_may_block_is_written_off_the_event_loop(
+        self, clock: Clock, tmp_path: Path
+    ) -> None:
+        from personalize_sdk.integrations.django import get_personalizer
+
+        store = f"sqlite:///{tmp_path / 'pz.db'}"
+        with override_settings(PERSONALIZE={**settings.PERSONALIZE, "store": store}):
+            pz = get_personalizer()
+            threads: list[threading.Thread] = []
+            real = pz.track
+
+            def track(*args: Any, **kwargs: Any) -> Any:
+                threads.append(threading.current_thread())
+                return real(*args, **kwargs)
+
+            pz.track = track  # type: ignore[method-assign]
+
+            async def scenario() -> tuple[Any, threading.Thread]:
+                return await AsyncClient().get("/async/"), threading.current_thread()
+
+            response, loop_thread = async_to_sync(scenario)()
+            visitor = visitor_of(response, pz)
+            assert threads and loop_thread not in threads  # a SQLite busy wait stalls no loop
+            assert pz.profile(visitor).counters["Page Viewed"] == 1
+            pz.close()
 
     def test_the_logged_in_customer_over_asgi(self, pz: Personalizer, tracked: list) -> None:
         user = make_user()

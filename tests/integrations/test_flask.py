@@ -16,6 +16,7 @@ from flask import Flask, abort, g, jsonify, render_template_string, request
 from flask.testing import FlaskClient
 
 from personalize_sdk import ConfigError, Personalizer
+from personalize_sdk.integrations import _static
 from personalize_sdk.integrations.flask import Personalize
 from tests.helpers import Clock
 
@@ -112,6 +113,20 @@ class TestVisitorCookie:
         assert cookie.path == "/" and not cookie.secure and cookie.max_age == 365 * 86_400
         assert visitor_of(client, app).startswith("v-")
         assert "Cookie" in response.headers["Vary"]
+
+    def test_of_two_cookies_the_page_and_the_beacon_take_the_first_that_verifies(
+        self, app: Flask
+    ) -> None:
+        pz = personalizer_of(app)
+        ours = pz.signer.sign("v-ours")
+        foreign = Personalizer(secret="another-shop-secret-12345").signer.sign("v-theirs")
+        client = app.test_client(use_cookies=False)
+        for header in (f"pz_vid={foreign}; pz_vid={ours}", f"pz_vid={ours}; pz_vid={foreign}"):
+            assert client.get("/whoami", headers={"Cookie": header}).json["visitor"] == "v-ours"
+            headers = {"Cookie": header, "Origin": ORIGIN}
+            assert client.post(BEACON, data=SHOWN, headers=headers).status_code == 204
+        assert pz.profile("v-ours").exposures["welcome-bar"].shown == 2
+        assert pz.profile("v-theirs").exposures == {}
 
     def test_https_makes_it_secure(self, client: FlaskClient) -> None:
         response = client.get("/", base_url="https://localhost")
@@ -273,6 +288,27 @@ class TestTemplates:
         with app.test_request_context("/"):
             tags = render_template_string("{{ personalize_assets(nonce='abc123') }}")
         assert tags.count('nonce="abc123"') == 2
+
+    def test_a_csp_nonce_as_flask_talisman_gives_it(
+        self, app: Flask, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Flask-Talisman registers `csp_nonce` as a Jinja global function.
+        app.jinja_env.globals["csp_nonce"] = lambda: "bm9uY2UtMTIz"
+
+        @app.get("/csp/<how>")
+        def csp(how: str) -> str:
+            nonce = "csp_nonce()" if how == "called" else "csp_nonce"
+            return render_template_string(f"{{{{ personalize_assets(nonce={nonce}) }}}}")
+
+        monkeypatch.setattr(_static, "_bad_nonces_seen", set())
+        client = app.test_client()
+        assert client.get("/csp/called").text.count('nonce="bm9uY2UtMTIz"') == 2
+        for _ in range(2):  # the function itself, not called: the tags without a nonce
+            response = client.get("/csp/uncalled")
+            assert response.status_code == 200 and "nonce" not in response.text
+            assert '<script defer src="/_personalize/static/personalize.js">' in response.text
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1 and "csp_nonce()" in warnings[0].getMessage()
 
     def test_outside_a_request_the_slot_is_empty(self, app: Flask) -> None:
         with app.app_context():
@@ -560,6 +596,24 @@ class TestFlaskLogin:
         assert client.get("/whoami").json == {"visitor": visitor, "user": "u-42"}
         assert "Hi Asha, free shipping" in client.get("/").text
         assert pz.profile(user_id="u-42").counters["Page Viewed"] == 2
+
+    def test_logout_makes_the_browser_a_new_visitor(self, app: Flask, client: FlaskClient) -> None:
+        client.get("/")
+        customers_visitor = visitor_of(client, app)
+        client.post("/login")
+        assert "Hi Asha" in client.get("/").text
+        pz = personalizer_of(app)
+        views = pz.profile(user_id="u-42").counters["Page Viewed"]
+        response = client.post("/logout")
+        assert response.headers["Set-Cookie"].startswith("pz_vid=")  # on the logout response
+        fresh = visitor_of(client, app)
+        assert fresh != customers_visitor
+        # The next person on this browser: greeted as nobody, their browsing theirs alone.
+        assert "Hi there" in client.get("/").text
+        assert client.get("/whoami").json == {"visitor": fresh, "user": None}
+        assert pz.profile(fresh).user_id is None and "first_name" not in pz.profile(fresh).traits
+        assert pz.profile(user_id="u-42").counters["Page Viewed"] == views
+        assert pz.profile(customers_visitor).user_id == "u-42"  # the customer keeps it
 
     def test_a_login_on_the_first_request_links_the_new_visitor(
         self, app: Flask, client: FlaskClient

@@ -28,6 +28,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocket
 
 from personalize_sdk import ConfigError, Personalizer
+from personalize_sdk.integrations import _static, _visitor
 from personalize_sdk.integrations._starlette_routes import read_body, route_path, send_static
 from personalize_sdk.integrations._starlette_templates import slot_of_request
 from personalize_sdk.integrations.starlette import PersonalizeMiddleware, install_templates
@@ -82,6 +83,11 @@ def make_routes(templates: Jinja2Templates) -> list[Any]:
         response.delete_cookie("pz_vid")
         return response
 
+    async def sign_out(request: Request) -> Response:
+        # As docs/quickstart-starlette.md says a logout view does.
+        request.state.personalize.start_new_visitor()
+        return JSONResponse({"ok": True})
+
     async def gone(request: Request) -> Response:
         return HTMLResponse("<p>no such page</p>", status_code=404)
 
@@ -103,6 +109,7 @@ def make_routes(templates: Jinja2Templates) -> list[Any]:
         Route("/form", form, methods=["POST"]),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
+        Route("/sign-out", sign_out, methods=["POST"]),
         Route("/gone", gone),
         Route("/boom", boom),
         WebSocketRoute("/ws", echo),
@@ -241,6 +248,30 @@ class TestVisitorCookie:
         visitor = pz.signer.unsign(header.split(";")[0].split("=", 1)[1])
         assert visitor is not None and page_views(tracked)[0][0] == visitor
 
+    def test_of_two_cookies_the_page_and_the_beacon_take_the_first_that_verifies(
+        self, pz: Personalizer
+    ) -> None:
+        first, second = pz.signer.sign("v-first"), pz.signer.sign("v-second")
+        foreign = Personalizer(secret="another-shop-secret-12345").signer.sign("v-theirs")
+        with TestClient(make_app(pz)) as client:
+            for header, visitor in [
+                (f"pz_vid={first}; pz_vid={second}", "v-first"),
+                (f"pz_vid={foreign}; pz_vid={second}", "v-second"),  # theirs first, ours next
+            ]:
+                page = client.get("/api/whoami/", headers={"cookie": header})
+                assert page.json()["visitor"] == visitor
+                headers = {"cookie": header, "origin": ORIGIN}
+                assert client.post(BEACON, content=SHOWN, headers=headers).status_code == 204
+                assert pz.profile(visitor).exposures["welcome-bar"].shown == 1
+        assert pz.profile("v-theirs").exposures == {}
+
+    def test_an_oversized_cookie_is_not_remembered(self, client: TestClient) -> None:
+        remembered = _visitor._checked.cache_info().currsize
+        for junk in ("a" * 16_000, "b" * 16_000):
+            response = client.get("/api/whoami/", headers={"cookie": f"pz_vid={junk}"})
+            assert response.status_code == 200
+        assert _visitor._checked.cache_info().currsize == remembered
+
     def test_a_cookie_the_app_sets_itself_wins(self, client: TestClient) -> None:
         response = client.post("/logout")  # a new visitor, whose cookie the app deletes
         (header,) = our_cookies(response)
@@ -325,6 +356,46 @@ class TestTemplates:
         client.get("/")
         assert client.post("/login").json() == {"ok": True}
         assert "Hi Asha" in client.get("/").text
+
+    def test_a_logout_view_starts_a_new_visitor(self, client: TestClient, pz: Personalizer) -> None:
+        client.get("/")
+        customers_visitor = visitor_of(client)
+        client.post("/login")
+        assert "Hi Asha" in client.get("/").text
+        views = pz.profile(user_id="u-42").counters["Page Viewed"]
+        response = client.post("/sign-out")
+        (header,) = our_cookies(response)  # on the logout response itself
+        fresh = pz.signer.unsign(header.split(";")[0].split("=", 1)[1])
+        assert fresh is not None and fresh != customers_visitor
+        assert visitor_of(client) == fresh
+        # The next person on this browser: greeted as nobody, their browsing theirs alone.
+        assert "Hi there" in client.get("/").text
+        assert pz.profile(fresh).user_id is None and "first_name" not in pz.profile(fresh).traits
+        assert pz.profile(user_id="u-42").counters["Page Viewed"] == views
+        assert pz.profile(customers_visitor).user_id == "u-42"  # the customer keeps it
+
+    def test_a_bad_csp_nonce_renders_the_tags_without_it(
+        self, pz: Personalizer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(_static, "_bad_nonces_seen", set())
+        env = install_templates(jinja2.Environment(autoescape=True))
+        page = env.from_string("{{ personalize_assets(nonce=request.query_params['nonce']) }}")
+
+        async def csp(request: Request) -> Response:
+            return HTMLResponse(page.render(request=request))
+
+        middleware = [Middleware(PersonalizeMiddleware, personalizer=pz)]
+        app = Starlette(routes=[Route("/csp", csp)], middleware=middleware)
+        with TestClient(app) as client:
+            good = client.get("/csp", params={"nonce": "bm9uY2UtMTIz"}).text
+            assert good.count('nonce="bm9uY2UtMTIz"') == 2
+            for _ in range(2):
+                response = client.get("/csp", params={"nonce": 'x" onload="alert(1)'})
+                assert response.status_code == 200
+                assert "nonce" not in response.text and "onload" not in response.text
+                assert f'<script defer src="{STATIC}personalize.js"></script>' in response.text
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1 and "CSP nonce" in warnings[0].getMessage()
 
     def test_nothing_without_the_middleware(self) -> None:
         app = Starlette(routes=make_routes(make_templates()))

@@ -56,6 +56,8 @@ TEMPLATES = [
                         "bare.html": "{% load personalize %}[{% personalize_slot 'top' %}]"
                         "[{% personalize_assets %}]",
                         "registration/login.html": "<form method=post>{{ form }}</form>",
+                        "csp.html": "{% load personalize %}"
+                        "{% personalize_assets nonce=request.csp_nonce %}",
                     },
                 )
             ],
@@ -65,7 +67,12 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "OPTIONS": {
             "environment": "personalize_sdk.integrations.django.jinja2.environment",
-            "loader": jinja2.DictLoader({"page.jinja": JINJA_PAGE}),
+            "loader": jinja2.DictLoader(
+                {
+                    "page.jinja": JINJA_PAGE,
+                    "csp.jinja": "{{ personalize_assets(nonce=request.csp_nonce) }}",
+                }
+            ),
         },
     },
 ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import attrs
-from django.contrib.auth.views import LoginView
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.contrib.auth import alogout
+from django.contrib.auth.views import LoginView, LogoutView
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.template import engines
 from django.urls import include, path
+from django.utils.functional import SimpleLazyObject
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -50,6 +52,20 @@ def who(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"visitor": handle.visitor_id, "user": handle.user_id})
 
 
+def csp_page(request: HttpRequest, engine: str) -> HttpResponse:
+    """The assets tag given the page's CSP nonce as django-csp sets it: ``request.csp_nonce``
+    is a `SimpleLazyObject` (here of ``?nonce=``, or a valid nonce)."""
+    nonce = request.GET.get("nonce", "bm9uY2UtMTIz")
+    request.csp_nonce = SimpleLazyObject(lambda: nonce)  # type: ignore[attr-defined]
+    name = "csp.jinja" if engine == "jinja2" else "csp.html"
+    return HttpResponse(engines[engine].get_template(name).render({}, request))
+
+
+async def async_logout(request: HttpRequest) -> HttpResponse:
+    await alogout(request)
+    return HttpResponseRedirect("/")
+
+
 def page(request: HttpRequest) -> JsonResponse:
     resolved = request.personalize.page  # type: ignore[attr-defined]
     return JsonResponse({"type": resolved.type, "device": resolved.device})
@@ -66,5 +82,8 @@ urlpatterns = [
     path("form/", form),
     path("async/", async_page),
     path("login/", LoginView.as_view()),
+    path("logout/", LogoutView.as_view(next_page="/")),
+    path("async-logout/", async_logout),
+    path("csp/<str:engine>/", csp_page),
     path("_personalize/", include("personalize_sdk.integrations.django.urls")),
 ]
