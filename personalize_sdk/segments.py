@@ -68,8 +68,10 @@ def _high_value(p: Profile, now: float, s: Settings, intent: float) -> str | Non
 
 
 def _days_since_order(p: Profile, now: float) -> float | None:
+    """Days since the last order of a buyer; None for a shopper with no order (kept, or ever:
+    one whose only order was cancelled is not a lapsed buyer)."""
     last = p.orders.last_at
-    return None if last is None else (now - last) / DAY
+    return None if last is None or not p.orders.count else (now - last) / DAY
 
 
 def _at_risk(p: Profile, now: float, s: Settings, intent: float) -> str | None:
@@ -192,6 +194,7 @@ def profile_view(
     orders = profile.orders
     cart = profile.cart
     session = profile.session
+    current = session is not None and now - session.last_at <= settings.session_timeout
     return {
         "visitor_id": profile.visitor_id,
         "user_id": profile.user_id,
@@ -202,7 +205,7 @@ def profile_view(
         "first_seen": profile.first_seen,
         "last_seen": profile.last_seen,
         "recently_viewed": list(profile.recently_viewed),
-        "intent": intent,
+        "intent": intent if current else 0.0,  # a session that timed out has no intent left
         "segments": list(segments),
         "affinities": affinity_scores(profile, now, settings),
         "cart": {

@@ -115,6 +115,28 @@ def test_dormant_default_is_180_days_and_never_buyers_are_not_dormant(pz, clock)
     assert "dormant" not in segs(pz, "w")
 
 
+def test_a_shopper_whose_only_order_was_cancelled_is_no_lapsed_buyer(pz, clock):
+    pz.track("v", ev.ORDER_COMPLETED, {"order_id": "o1", "total": 50.0})
+    pz.track("v", ev.ORDER_CANCELLED, {"order_id": "o1", "total": 50.0})
+    clock.advance(100 * DAY)
+    assert not {"at_risk", "dormant", "first_time_buyer"} & segs(pz)
+    clock.advance(100 * DAY)
+    assert "dormant" not in segs(pz)
+
+
+def test_intent_in_a_condition_is_the_current_sessions_only(clock):
+    pz = Personalizer(
+        {"segments": [{"name": "hot", "condition": {"intent": {"$gte": 0.3}}}]}, clock=clock
+    )
+    for pid, price in (("a", 80.0), ("b", 150.0), ("c", 120.0)):
+        pz.track("v", ev.PRODUCT_VIEWED, view(pid, price=price))
+        clock.advance(70)
+    pz.track("v", ev.PRODUCT_ADDED, view("c", price=120.0))
+    assert "hot" in segs(pz)
+    clock.advance(DAY)  # the session timed out long ago
+    assert "hot" not in segs(pz)
+
+
 # -- S3 affinities ------------------------------------------------------------------------------
 
 
