@@ -32,6 +32,8 @@ from .spool import Spool, SpoolFailed
 logger = logging.getLogger("personalize_sdk.delivery")
 
 COUNTERS = ("sent", "retried", "spilled", "batches")
+_DISK_RETRY = 1.0
+"""Seconds before reading the spool again after its disk failed a read."""
 
 
 class Lane:
@@ -63,6 +65,8 @@ class Lane:
         self.spilled = 0
         self.batches = 0
         self.dropped: dict[str, int] = {}
+        self._refused_counted = 0
+        """How many of the events the spool's disk refused are in `dropped` already."""
         self.last_error: str | None = None
         self.breaker = CircuitBreaker(failures=5, cool_down=1.0, max_cool_down=30.0)
         self.wake = Alarm()
@@ -165,22 +169,48 @@ class Lane:
         self.spilled += spooled
         if lost:
             self.drop("disk_full", lost)
+        self._heed_disk()
 
-    def spill_all(self) -> None:
-        """At shutdown: everything still in memory, the batch in flight first, to the spool."""
+    def sync_spool(self) -> None:
+        """At the end of a round: what was spooled to the operating system, so a killed
+        process loses none of it; what the disk refuses is counted."""
+        self.spool.sync()
+        self._heed_disk()
+
+    def close(self) -> None:
+        """At shutdown: everything still in memory, the batch in flight first, to the spool,
+        and its files released for the next start."""
         if self.inflight and not self.inflight_from_spool:
             self.memory.extendleft(reversed(self.inflight))
         self.inflight = []
         self.spill(list(self.memory))
         self.memory.clear()
         self.in_memory = 0
-        self.spool.sync()
+        try:
+            self.spool.close()
+        except OSError as error:  # its files stay for the next start, as after a crash
+            self._error(f"cannot close the spool {self.spool.folder}: {error}")
+        self._heed_disk()
+
+    def _heed_disk(self) -> None:
+        """Count what the spool's disk refused since the last look (the spool keeps count, as
+        any of its calls may find out: one that writes, reads or closes)."""
+        refused = self.spool.refused - self._refused_counted
+        if refused:
+            self._refused_counted = self.spool.refused
+            self.drop("disk_error", refused)
+            self._error(self.spool.disk_error or f"cannot read the spool {self.spool.folder}")
 
     # -- sending ------------------------------------------------------------------------------
 
     async def run(self) -> None:
         while True:
-            batch = self._take()
+            try:
+                batch = self._take()
+            except OSError as error:  # a failing disk stops no lane: it is read again later
+                self._error(f"cannot read the spool {self.spool.folder}: {error}")
+                await asyncio.sleep(_DISK_RETRY)
+                continue
             if batch is None:
                 self.wake.reset()
                 await self._wait()
@@ -188,7 +218,11 @@ class Lane:
             self.inflight = batch
             await self._deliver(batch)
             if self.inflight_from_spool:
-                self.spool.commit()
+                try:
+                    self.spool.commit()
+                except OSError as error:  # delivered: at worst sent again after a restart
+                    self._error(f"cannot update the spool {self.spool.folder}: {error}")
+                self._heed_disk()
             self.inflight = []
             self.inflight_from_spool = False
             self.batches += 1
@@ -224,6 +258,7 @@ class Lane:
             return batch
         if len(self.spool):
             batch = self.spool.read_batch(size, limit)
+            self._heed_disk()
             if batch:
                 self.inflight_from_spool = True
                 return batch
@@ -292,6 +327,7 @@ class Lane:
             "spilled": self.spilled,
             "batches": self.batches,
             "dropped": dict(self.dropped),
+            "unreadable_files": self.spool.unreadable_files,
             "circuit_open": self.breaker.is_open,
             "last_error": self.last_error,
         }

@@ -11,7 +11,9 @@ Fork-safe: `os.register_at_fork` (and a process id check in `flush`) gives a for
 the parent had queued stays the parent's to deliver. The thread imports nothing (the
 forwarders import what they use when they are built): a fork in the middle of another
 thread's import leaves the child a half-initialised module. At interpreter exit every outbox drains
-within one shared deadline; what is left then waits in the spool for the next start.
+within one shared deadline; what is left then waits in the spool for the next start. A
+multiprocessing (or billiard: Celery prefork) child ends with ``os._exit``, past atexit: it
+drains from multiprocessing's own exit hook instead.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ import concurrent.futures
 import contextlib
 import logging
 import os
+import sys
 import threading
 import time
 import weakref
 from collections import deque
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
 from .._exceptions import ConfigError
@@ -55,6 +59,9 @@ _LONGEST_IDLE_TICK = 0.25
 quiet spell waits at most this long to be sorted to the lanes (`flush` sorts at once)."""
 _ROUND = 5000
 """Events moved per dispatcher round before the lanes get a turn."""
+_EXIT_PRIORITY = 100
+"""Of the drain among a multiprocessing child's exit finalizers: before multiprocessing's own
+(15 and lower: pools, queues), which a shop's logging may go through."""
 
 
 class Outbox:
@@ -109,9 +116,15 @@ class Outbox:
             if self._closed or (not self._intake and not self._spooled_files()):
                 return not self._intake
             self._start()
-        if not self._ready.wait(timeout) or self._loop is None:
+        loop = self._loop if self._ready.wait(timeout) else None
+        if loop is None:  # not started in time, or the thread stopped
             return False
-        future = asyncio.run_coroutine_threadsafe(self._drained(), self._loop)
+        drained = self._drained()
+        try:
+            future = asyncio.run_coroutine_threadsafe(drained, loop)
+        except RuntimeError:  # the loop closed meanwhile
+            drained.close()
+            return False
         try:
             return future.result(max(0.0, deadline - time.monotonic()))
         except (concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
@@ -156,6 +169,7 @@ class Outbox:
                     "spilled": 0,
                     "batches": 0,
                     "dropped": {},
+                    "unreadable_files": 0,
                     "circuit_open": False,
                     "last_error": None,
                 }
@@ -187,8 +201,14 @@ class Outbox:
         except Exception:  # pragma: no cover - a bug here must be seen, not kill the host
             logger.exception("the delivery thread stopped unexpectedly")
         finally:
-            self._running = False
-            self._ready.set()
+            with self._lock:
+                # Its loop is closed: nobody may hand it work, and the next event (or flush)
+                # starts a thread of its own, with its own readiness to wait for.
+                self._loop = None
+                self._stop = None
+                ready, self._ready = self._ready, threading.Event()
+                self._running = False
+            ready.set()  # a flush waiting for this thread wakes, finds no loop, says False
 
     async def _serve(self) -> None:
         settings = self.settings
@@ -238,8 +258,7 @@ class Outbox:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for lane in lanes:
-            lane.spill_all()
-            lane.spool.close()
+            lane.close()
             try:
                 await lane.forwarder.aclose()
             except Exception:  # closing a connection that broke
@@ -255,7 +274,7 @@ class Outbox:
             for lane in self._lanes:
                 first = not lane.memory  # its batch interval starts now: the lane must know
                 lane.accept(items, several)
-                lane.spool.sync()
+                lane.sync_spool()
                 if (first and lane.memory) or lane.pressing:
                     lane.wake.ring()  # else it sleeps on: its interval, or its send, ends first
         return len(items)
@@ -318,6 +337,18 @@ _OUTBOXES: weakref.WeakSet[Outbox] = weakref.WeakSet()
 def _after_fork_in_child() -> None:
     for outbox in list(_OUTBOXES):
         outbox._after_fork()
+    for name in ("multiprocessing.util", "billiard.util"):
+        # Imported already by whatever forks a Process (and never imported here: see above).
+        util = sys.modules.get(name)
+        if util is not None:
+            # Run once the child is a Process: it clears the finalizers it inherited first.
+            util.register_after_fork(util, _drain_when_the_process_ends)
+
+
+def _drain_when_the_process_ends(util: ModuleType) -> None:
+    """A multiprocessing Process ends with ``os._exit``, so atexit never runs in it; its own
+    exit hook runs its finalizers first (also in billiard's, Celery prefork's)."""
+    util.Finalize(None, _close_all_at_exit, exitpriority=_EXIT_PRIORITY)
 
 
 def _close_all_at_exit() -> None:

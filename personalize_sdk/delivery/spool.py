@@ -10,7 +10,11 @@ left behind, and adopts the latter: they are sent after the next start.
 
 Writes go to the operating system at the end of every round (``sync``), so a killed process
 loses nothing that was spooled; they are not fsynced (a power cut may lose the last seconds).
-Past `disk_bytes` the oldest segment is dropped whole and its events counted.
+Past `disk_bytes` the oldest segment is dropped whole and its events counted. When the disk
+refuses a write (it is full, or failing), the file is cut back to its last whole record, a
+little waits in memory for the next try and the rest is dropped and counted (`refused`): the
+spool never raises for it, so delivery goes on. A file damaged part way (bytes that are not a
+record) is delivered up to the damage and then kept as ``*.spool.unreadable``, never deleted.
 """
 
 from __future__ import annotations
@@ -34,6 +38,10 @@ except ImportError:  # pragma: no cover - Windows: ownership by process id only
     fcntl = None  # type: ignore[assignment]
 
 _READ_SIZE = 256 * 1024
+_UNWRITTEN_BYTES = 64 * 1024
+"""Spooled records wait in memory until there are this many bytes of them (or the round ends);
+when the disk refuses them, this many stay in memory for the next try, the newest past it are
+dropped."""
 _TORN = (ValueError, msgpack.UnpackException)
 """What msgpack raises on bytes that are not records (it never writes them: a damaged file)."""
 _DONE = struct.Struct(">Q")
@@ -55,7 +63,15 @@ class SpoolFailed(OSError):
 class _Segment:
     """One spool file: where reading has got to, and how much is left in it."""
 
-    def __init__(self, path: Path, lock: IO[bytes], start: int, records: int, size: int) -> None:
+    def __init__(
+        self,
+        path: Path,
+        lock: IO[bytes],
+        start: int,
+        records: int,
+        size: int,
+        damaged: bool = False,
+    ) -> None:
         self.path = path
         self.lock = lock
         """An open handle that holds the flock as long as this process owns the file."""
@@ -64,19 +80,34 @@ class _Segment:
         """Records not yet delivered."""
         self.size = size
         """Bytes on disk, delivered ones included (what counts against the disk bound)."""
+        self.damaged = damaged
+        """Bytes that are not a record follow its readable ones: kept, not deleted, once those
+        are delivered."""
         self.done = os.open(str(path) + ".done", os.O_RDWR | os.O_CREAT, 0o600)
 
     def commit(self, offset: int, records: int) -> None:
         self.read_at = offset
         self.records -= records
-        os.pwrite(self.done, _DONE.pack(offset), 0)
+        # Unsaved on a full disk: after a restart these are sent again (at least once).
+        with contextlib.suppress(OSError):
+            os.pwrite(self.done, _DONE.pack(offset), 0)
 
     def remove(self) -> None:
-        os.close(self.done)
-        self.lock.close()
+        # Unlinked while locked: no other process can claim it in between.
         for path in (self.path, Path(str(self.path) + ".done")):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+        os.close(self.done)
+        self.lock.close()
+
+    def set_aside(self) -> Path:
+        """Keep the file as ``*.spool.unreadable`` for a person to look at; returns its path."""
+        aside = self.path.with_name(self.path.name + UNREADABLE)
+        self.path.rename(aside)  # while locked, as in `remove`
+        Path(str(self.path) + ".done").unlink(missing_ok=True)
+        os.close(self.done)
+        self.lock.close()
+        return aside
 
     def release(self) -> None:
         """Close without deleting (the file stays for the next start)."""
@@ -99,6 +130,12 @@ class Spool:
         """The batch handed out by `read_batch` and not yet committed: (segment, end, count)."""
         self.records = 0
         self.bytes = 0
+        self.refused = 0
+        """Events dropped because the disk refused them or returned them damaged, since start
+        (whichever call found out); `disk_error` says why, the latest time."""
+        self.disk_error: str | None = None
+        self.unreadable_files = 0
+        """Damaged files kept as ``*.spool.unreadable`` since start."""
         self._record = msgpack.Packer().pack
         """One encoded event as a record (`bytes` pack as msgpack's ``bin``); a Packer of this
         spool's own, as a spool is written by one thread."""
@@ -114,7 +151,9 @@ class Spool:
 
     def extend(self, items: Sequence[bytes]) -> int:
         """Spool encoded events, in order; returns how many old events the disk bound dropped.
-        Raises `SpoolFailed` (an `OSError`) saying how many were spooled before it failed."""
+        Raises `SpoolFailed` (an `OSError`) saying how many were spooled before it failed (a
+        file that cannot be opened, a disk that refuses writes: the rest of the run is not
+        spooled, and what the disk refused is counted in `refused`)."""
         records = list(map(self._record, items))
         ends = list(itertools.accumulate(map(len, records)))
         lost = 0
@@ -136,8 +175,8 @@ class Spool:
                 self.records += stop - at
                 self.bytes += grown
                 at = stop  # in the buffer: spooled, even if writing it out fails below
-                if len(self._pending) >= 65536:
-                    self.sync()
+                if len(self._pending) >= _UNWRITTEN_BYTES:
+                    self._write()
                 if self.bytes > self.disk_bytes:
                     lost += self._enforce_bound()
         except OSError as error:
@@ -145,8 +184,13 @@ class Spool:
         return lost
 
     def sync(self) -> None:
-        """Hand what was written to the operating system (it then survives a killed process).
-        After a failed write, what did reach the file is not written again."""
+        """Hand what was spooled to the operating system (it then survives a killed process).
+        Never raises: what the disk refuses is handled as `_cut_pending` says."""
+        with contextlib.suppress(OSError):
+            self._write()
+
+    def _write(self) -> None:
+        """`sync`, raising the disk's error after handling it."""
         if not self._pending or self._writer is None:
             return
         written = 0
@@ -155,22 +199,73 @@ class Spool:
                 while written < len(view):
                     with view[written:] as rest:
                         written += self._writer.write(rest) or 0
-        finally:
-            del self._pending[:written]
+        except OSError as error:
+            self.disk_error = f"cannot write {self.folder}: {error}"
+            self._cut_pending(written, _UNWRITTEN_BYTES)
+            raise
+        self._pending.clear()
+
+    def _cut_pending(self, written: int, room: int) -> None:
+        """After `written` bytes of `_pending` reached the file and the disk refused the rest:
+        cut the file back to its last whole record (one cut short would hide every later one),
+        keep `room` bytes of the rest for the next try, drop the newest past that (counted)."""
+        assert self._writer is not None
+        pending = self._pending
+        file_size = self._writer_size - len(pending)  # before this write
+        ends = _record_ends(pending)
+        whole = bisect.bisect_right(ends, written) - 1  # records entirely in the file
+        kept = bisect.bisect_right(ends, ends[whole] + room) - 1
+        if written > ends[whole]:
+            try:
+                os.ftruncate(self._writer.fileno(), file_size + ends[whole])
+            except OSError:
+                # Nothing may follow the broken record: this file takes no more, and a broken
+                # last record is what a killed writer leaves, which reading skips.
+                kept = whole
+                with contextlib.suppress(OSError):
+                    self._writer.close()
+                self._writer = None
+        dropped = len(ends) - 1 - kept
+        dropped_bytes = len(pending) - ends[kept]
+        del pending[ends[kept] :]
+        del pending[: ends[whole]]
+        segment = self._segments[-1]  # what waits to be written is always the newest segment's
+        segment.records -= dropped
+        segment.size -= dropped_bytes
+        self.records -= dropped
+        self.bytes -= dropped_bytes
+        self._writer_size -= dropped_bytes
+        self.refused += dropped
 
     def _new_segment(self) -> None:
         if self._writer is not None:
-            self.sync()
+            self._write()  # the records waiting are this segment's: not a new one before them
             self._writer.close()
+            self._writer = None
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{time.time_ns():020d}-{os.getpid()}{SUFFIX}"
         writer = open(path, "ab", buffering=0)  # noqa: SIM115 - open while it is written
-        lock = open(path, "rb")  # noqa: SIM115 - holds the flock until removed or released
-        if fcntl is not None:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock: IO[bytes] | None = None
+        segment: _Segment | None = None
+        try:
+            lock = open(path, "rb")  # noqa: SIM115 - holds the flock until removed or released
+            if fcntl is not None:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            segment = _Segment(path, lock, 0, 0, 0)
+            # Its room taken now: a full disk later refuses no progress update.
+            os.pwrite(segment.done, _DONE.pack(0), 0)
+        except OSError:  # nothing of it left behind
+            writer.close()
+            if segment is not None:
+                segment.remove()
+            else:
+                if lock is not None:
+                    lock.close()
+                path.unlink(missing_ok=True)
+            raise
         self._writer = writer
         self._writer_size = 0
-        self._segments.append(_Segment(path, lock, 0, 0, 0))
+        self._segments.append(segment)
 
     def _enforce_bound(self) -> int:
         dropped = 0
@@ -190,16 +285,22 @@ class Spool:
 
     def read_batch(self, max_count: int, max_bytes: int) -> list[bytes]:
         """The oldest undelivered events (at least one when any), not yet removed: `commit`
-        removes them once delivered; a later call without a commit reads them again."""
+        removes them once delivered; a later call without a commit reads them again. A segment
+        read up to bytes that are not a record is set aside (kept as ``*.spool.unreadable``)."""
         self._reading = None
         self.sync()
         while self._segments:
             segment = self._segments[0]
-            items, end = _read(segment.path, segment.read_at, max_count, max_bytes)
+            items, end, damaged = _read(segment.path, segment.read_at, max_count, max_bytes)
             if items:
                 self._reading = (segment, end, len(items))
                 return items
+            if damaged or segment.damaged:
+                self._set_aside(segment)
+                continue
             if self._writer is not None and segment is self._segments[-1]:
+                if self._pending and self._rewind(segment):
+                    continue
                 return []  # caught up with the writer
             # Fully delivered (or only a torn record left by a killed writer): remove it.
             self._segments.pop(0)
@@ -207,6 +308,49 @@ class Spool:
             self.bytes -= segment.size
             segment.remove()
         return []
+
+    def _rewind(self, segment: _Segment) -> bool:
+        """The segment being written, every record in its file delivered, and more waiting in
+        memory because the disk is full (maybe of this very file): start the file over, and
+        write them. True when they were written."""
+        assert self._writer is not None
+        on_disk = self._writer_size - len(self._pending)
+        if segment.read_at != on_disk:
+            return False
+        try:
+            # The progress first (an empty sidecar reads as 0, and shrinking a file takes no
+            # room): killed in between, the delivered ones are sent again, no worse.
+            os.ftruncate(segment.done, 0)
+            os.ftruncate(self._writer.fileno(), 0)
+        except OSError:
+            return False
+        segment.read_at = 0
+        segment.size -= on_disk
+        self.bytes -= on_disk
+        self._writer_size -= on_disk
+        self.sync()
+        return not self._pending
+
+    def _set_aside(self, segment: _Segment) -> None:
+        """A damaged segment, delivered up to the damage: kept, never deleted."""
+        aside = segment.set_aside()
+        logger.warning(
+            "spool %s: %d bytes after byte %d hold no event this version can read (a damaged "
+            "disk?); the events before them were delivered; kept as %s",
+            segment.path,
+            segment.size - segment.read_at,
+            segment.read_at,
+            aside.name,
+        )
+        if segment is self._segments[-1] and self._writer is not None:
+            self._writer.close()  # the next event starts a new segment
+            self._writer = None
+            self._pending.clear()  # this file's: they would follow the damage
+        self._segments.remove(segment)
+        self.records -= segment.records  # left unread past the damage (if this process wrote it)
+        self.refused += segment.records
+        self.bytes -= segment.size
+        self.unreadable_files += 1
 
     def commit(self) -> None:
         """The batch from the last `read_batch` was delivered (or dropped for good)."""
@@ -219,6 +363,9 @@ class Spool:
         segment.commit(end, count)
         self.records -= count
         if segment.records <= 0:
+            if segment.damaged:
+                self._set_aside(segment)
+                return
             if segment is self._segments[-1] and self._writer is not None:
                 self._writer.close()  # all delivered: the next event starts a new segment
                 self._writer = None
@@ -237,7 +384,7 @@ class Spool:
         for path in sorted(self.folder.glob(f"*{SUFFIX}")):
             if any(segment.path == path for segment in self._segments):
                 continue
-            segment = _claim(path)
+            segment = self._claim(path)
             if segment is not None:
                 adopted.append(segment)
         self._segments[:0] = adopted
@@ -246,9 +393,52 @@ class Spool:
         self.bytes += sum(segment.size for segment in adopted)
         return found
 
+    def _claim(self, path: Path) -> _Segment | None:
+        """Lock an orphaned segment for this process, or None when a live process owns it (or
+        it holds nothing readable: then it is kept as ``*.spool.unreadable``)."""
+        try:
+            lock = open(path, "rb")  # noqa: SIM115 - kept open: it holds the lock
+        except FileNotFoundError:
+            return None
+        if fcntl is not None:
+            try:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                lock.close()
+                return None
+        elif _alive(path):  # pragma: no cover - Windows
+            lock.close()
+            return None
+        try:
+            start = 0
+            with contextlib.suppress(OSError, struct.error):
+                start = _DONE.unpack(Path(str(path) + ".done").read_bytes()[: _DONE.size])[0]
+            size = path.stat().st_size
+            records, damaged = _scan(path, start)
+            if not records and size > start:  # not one record: another format, or damaged
+                aside = path.with_name(path.name + UNREADABLE)
+                logger.warning(
+                    "spool %s: %d bytes hold no event this version can read; kept as %s",
+                    path,
+                    size - start,
+                    aside.name,
+                )
+                path.rename(aside)
+                Path(str(path) + ".done").unlink(missing_ok=True)
+                self.unreadable_files += 1
+                lock.close()
+                return None
+            return _Segment(path, lock, start, records, size, damaged)
+        except OSError:
+            lock.close()
+            raise
+
     def close(self) -> None:
-        """Release the files for the next start; fully delivered ones are deleted."""
+        """Release the files for the next start; fully delivered ones are deleted. What the
+        disk refused to the last is dropped and counted in `refused`."""
         self.sync()
+        if self._pending:
+            self._cut_pending(0, 0)
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -276,41 +466,6 @@ class Spool:
         self.bytes = 0
 
 
-def _claim(path: Path) -> _Segment | None:
-    """Lock an orphaned segment for this process, or None when a live process owns it."""
-    try:
-        lock = open(path, "rb")  # noqa: SIM115 - kept open: it holds the lock
-    except FileNotFoundError:
-        return None
-    if fcntl is not None:
-        try:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            lock.close()
-            return None
-    elif _alive(path):  # pragma: no cover - Windows
-        lock.close()
-        return None
-    start = 0
-    with contextlib.suppress(OSError, struct.error):
-        start = _DONE.unpack(Path(str(path) + ".done").read_bytes()[: _DONE.size])[0]
-    size = path.stat().st_size
-    records = sum(1 for _ in _records(path, start))
-    if not records and size > start:  # not one record: another format, or damaged
-        aside = path.with_name(path.name + UNREADABLE)
-        logger.warning(
-            "spool %s: %d bytes hold no event this version can read; kept as %s",
-            path,
-            size - start,
-            aside.name,
-        )
-        path.rename(aside)
-        Path(str(path) + ".done").unlink(missing_ok=True)
-        lock.close()
-        return None
-    return _Segment(path, lock, start, records, size)
-
-
 def _alive(path: Path) -> bool:  # pragma: no cover - Windows
     try:
         pid = int(path.stem.rsplit("-", 1)[1])
@@ -320,38 +475,55 @@ def _alive(path: Path) -> bool:  # pragma: no cover - Windows
     return pid != os.getpid()
 
 
-def _read(path: Path, start: int, max_count: int, max_bytes: int) -> tuple[list[bytes], int]:
-    """The records from `start` (at least one when any), up to `max_count` and `max_bytes`, and
-    the offset after the last one; stops at a torn record as `_records` does."""
+def _read(path: Path, start: int, max_count: int, max_bytes: int) -> tuple[list[bytes], int, bool]:
+    """The records from `start` (at least one when any), up to `max_count` and `max_bytes`, the
+    offset after the last one, and whether what stopped them is damage (as `_scan` says)."""
     items: list[bytes] = []
     end = start
     size = 0
-    with (
-        contextlib.suppress(FileNotFoundError, *_TORN),
-        _unpacker(path, start, min(max_bytes + 64, _READ_SIZE)) as records,
-    ):
-        for item in records:
-            if type(item) is not bytes:
-                break
-            size += len(item)
-            if items and (len(items) >= max_count or size > max_bytes):
-                break
-            items.append(item)
-            end = start + records.tell()
-    return items, end
+    try:
+        with _unpacker(path, start, min(max_bytes + 64, _READ_SIZE)) as records:
+            for item in records:
+                if type(item) is not bytes:
+                    return items, end, True
+                size += len(item)
+                if items and (len(items) >= max_count or size > max_bytes):
+                    break
+                items.append(item)
+                end = start + records.tell()
+    except FileNotFoundError:
+        pass
+    except _TORN:
+        return items, end, True
+    return items, end, False
 
 
-def _records(path: Path, start: int) -> Iterator[tuple[bytes, int]]:
-    """(record, offset after it) from `start`; stops at a torn record a killed writer left (an
-    incomplete last record, or anything that is not a record)."""
-    with (
-        contextlib.suppress(FileNotFoundError, *_TORN),
-        _unpacker(path, start, _READ_SIZE) as records,
-    ):
-        for item in records:
-            if type(item) is not bytes:
-                return
-            yield item, start + records.tell()
+def _scan(path: Path, start: int) -> tuple[int, bool]:
+    """How many records follow `start`, and whether what stops them is damage (bytes that are
+    not a record) rather than the end of the file, or a last record a killed writer cut short
+    (which is no loss: it was never spooled in full, so never taken off the queue)."""
+    count = 0
+    try:
+        with _unpacker(path, start, _READ_SIZE) as records:
+            for item in records:
+                if type(item) is not bytes:
+                    return count, True
+                count += 1
+    except FileNotFoundError:
+        pass
+    except _TORN:
+        return count, True
+    return count, False
+
+
+def _record_ends(data: bytearray) -> list[int]:
+    """0, then the offset after each whole record in `data` (which starts with a record)."""
+    unpacker = msgpack.Unpacker(max_buffer_size=0)
+    unpacker.feed(data)
+    ends = [0]
+    for _ in unpacker:
+        ends.append(unpacker.tell())
+    return ends
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ queued is delivered by the parent alone; events tracked in children are delivere
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -45,6 +46,28 @@ def test_a_forked_child_delivers_its_own_events_and_not_the_parents(sink: Sink, 
     by_visitor = Counter(m["anonymousId"] for m in sink.messages)
     assert by_visitor == {"parent": 50, "child": 30}
     assert set(before) <= set(received)
+
+
+def test_a_multiprocessing_child_delivers_its_events_as_it_ends(sink: Sink, delivery):
+    pz = Personalizer(forwarders=[SegmentForwarder("k", host=sink.url)], delivery=delivery)
+    pz.track("parent", "Page Viewed")  # the parent's thread runs: a child inherits it
+    assert pz.flush(10.0) is True
+
+    def task() -> None:
+        for n in range(50):
+            pz.track("child", "Page Viewed", {"n": n})
+        # It returns, and multiprocessing ends the child with os._exit: no atexit there.
+
+    child = multiprocessing.get_context("fork").Process(target=task)
+    child.start()
+    child.join(30)
+    try:
+        assert child.exitcode == 0
+        # Delivered before the child ended: by its own drain, as nothing else sends them.
+        assert Counter(m["anonymousId"] for m in sink.messages) == {"parent": 1, "child": 50}
+        assert not list((delivery.spool_root / "segment").glob("*.spool"))
+    finally:
+        pz.close()
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="gunicorn is POSIX only")

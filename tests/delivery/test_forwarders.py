@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from pathlib import Path
 
 import httpx
 import msgpack
@@ -28,6 +32,9 @@ from personalize_sdk.forwarders._http_post import environment_proxy, parse_retry
 from tests.stores.conftest import REDIS_URL
 
 from .sink import Sink
+from .small_disk import fill
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_type_is_a_forwarder():
@@ -157,6 +164,90 @@ def test_a_file_drop_that_cannot_be_written_is_retried(tmp_path):
     with pytest.raises(DeliveryFailed) as raised:
         asyncio.run(forwarder.send([b"{}"]))
     assert raised.value.retryable
+
+
+def _lines(paths) -> list[dict]:
+    """Every line of the files, each one whole JSON (a torn line fails here)."""
+    lines = []
+    for path in paths:
+        data = path.read_bytes()
+        assert data and data.endswith(b"\n"), f"{path.name}: empty, or its last line torn"
+        lines.extend(json.loads(line) for line in data.splitlines())
+    return lines
+
+
+def test_a_full_disk_leaves_whole_lines_and_no_empty_files_then_the_batch_goes_in(small_disk):
+    forwarder = FileForwarder(small_disk / "drop", rotate_bytes=40_000)
+    events = [forwarder.encode({"n": n, "pad": "x" * 200}) for n in range(500)]
+    batches = [events[start : start + 50] for start in range(0, 500, 50)]  # 11 KB each
+    filler = fill(small_disk, leave=60_000)
+
+    async def deliver() -> int:
+        failures = 0
+        waiting = list(batches)
+        while waiting:
+            try:
+                await forwarder.send(waiting[0])  # a failed batch is retried, as the lane does
+            except DeliveryFailed as failure:
+                assert failure.retryable
+                failures += 1
+                if failures == 3:
+                    filler.unlink()  # room again
+                continue
+            waiting.pop(0)
+        await forwarder.aclose()
+        return failures
+
+    assert asyncio.run(deliver()) == 3
+    assert not list(forwarder.folder.glob("*.open"))
+    assert len(forwarder.completed) >= 2
+    assert [line["n"] for line in _lines(forwarder.completed)] == list(range(500))  # each once
+
+
+def test_the_open_file_of_a_killed_writer_is_completed_by_the_next_start(tmp_path):
+    drop = tmp_path / "drop"
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import asyncio, sys, time\n"
+            "from personalize_sdk.forwarders import FileForwarder\n"
+            "forwarder = FileForwarder(sys.argv[1])\n"
+            "for start in (0, 50):\n"
+            "    batch = [forwarder.encode({'n': n}) for n in range(start, start + 50)]\n"
+            "    asyncio.run(forwarder.send(batch))\n"
+            "print('written', flush=True)\n"
+            "time.sleep(60)\n",
+            str(drop),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline() == "written\n"
+        [open_file] = drop.glob("*.ndjson.open")
+        with open_file.open("ab") as file:
+            file.write(b'{"n": 100, "pad')  # the line it was writing, cut short
+
+        alive = FileForwarder(drop)  # starts while the writer lives: leaves its file alone
+        asyncio.run(alive.send([b'{"n": -1}']))
+        assert open_file.exists()
+        writer.kill()  # SIGKILL: no chance to finish its file
+        writer.wait(10)
+    finally:
+        writer.kill()
+        writer.wait(10)
+
+    later = FileForwarder(drop)  # the next start (a live file of this process beside it)
+    asyncio.run(later.send([b'{"n": 1000}']))
+    assert not open_file.exists()
+    asyncio.run(later.aclose())
+    asyncio.run(alive.aclose())
+    assert not list(drop.glob("*.open"))
+    numbers = sorted(line["n"] for line in _lines(later.completed))
+    assert numbers == [-1, *range(100), 1000]  # the torn line dropped, the rest completed
 
 
 @pytest.mark.redis

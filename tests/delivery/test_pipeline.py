@@ -473,3 +473,53 @@ def test_a_lane_is_woken_for_its_first_event_and_a_full_batch_not_for_every_roun
         _track(pz, 6, start=4)  # a full batch of 10: it goes now, not in 30 s
         assert _wait(lambda: len(sink.message_ids()) == 10)
         assert lane_rings() == 2
+
+
+def _delivery_threads(besides: set[threading.Thread]) -> int:
+    """Delivery threads running, not counting those of other tests (in `besides`)."""
+    return sum(
+        thread.name == "personalize-delivery" and thread not in besides
+        for thread in threading.enumerate()
+    )
+
+
+def test_a_full_spool_disk_is_counted_and_delivery_goes_on(sink: Sink, small_disk):
+    sink.script = [("status", 503, {"Retry-After": "1"})] * 3  # down: the spool fills the disk
+    settings = DeliverySettings(spool_dir=small_disk / "spool", memory_bytes=20_000)
+    others = set(threading.enumerate())
+    pz = Personalizer(forwarders=[HttpForwarder(sink.url + "/in")], delivery=settings)
+    try:
+        ids = []
+        for n in range(3000):  # about 900 KB for a disk of 256 KiB
+            ids.append(pz.track(f"v{n % 50}", "Product Viewed", {"n": n, "pad": "x" * 80}))
+            if n % 500 == 0:
+                time.sleep(0.1)  # the delivery thread spools a round meanwhile
+        assert _wait(lambda: pz.delivery_stats()["http"]["dropped"].get("disk_error", 0) > 0)
+        assert _delivery_threads(others) == 1  # still running
+        assert pz.flush(20.0) is True
+        stats = pz.delivery_stats()["http"]
+    finally:
+        pz.close()  # does not raise either
+    delivered = sink.message_ids()
+    assert len(set(delivered)) == len(delivered) and set(delivered) <= set(ids)
+    assert len(delivered) + stats["dropped"]["disk_error"] == 3000  # every event accounted for
+    assert stats["queued"] == 0 and stats["dropped"].keys() == {"disk_error"}
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_delivery_thread_that_died_is_replaced_and_flush_never_raises(sink: Sink, delivery):
+    def fatal(message: dict) -> dict:
+        if message.get("event") == "Fatal":
+            raise SystemExit("a hook that ends its thread")
+        return message
+
+    forwarder = HttpForwarder(sink.url, transform=fatal)
+    others = set(threading.enumerate())
+    with Personalizer(forwarders=[forwarder], delivery=delivery) as pz:
+        pz.track("v1", "Fatal")
+        assert _wait(lambda: _delivery_threads(others) == 0)
+        first = pz.track("v1", "Page Viewed")  # starts a thread of its own
+        assert pz.flush(10.0) is True  # not the dead thread's closed loop
+        later = [pz.track("v1", "Page Viewed", {"n": n}) for n in range(20)]
+        assert pz.flush(10.0) is True
+    assert set(sink.message_ids()) == {first, *later}

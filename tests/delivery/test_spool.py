@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 
+import msgpack
 import pytest
 
-from personalize_sdk.delivery.spool import Spool
+from personalize_sdk.delivery.spool import Spool, SpoolFailed
 
 
 def _items(n: int, start: int = 0, size: int = 100) -> list[bytes]:
@@ -183,29 +185,65 @@ def test_a_segment_with_nothing_readable_is_set_aside_not_deleted(tmp_path, capl
     spool.close()
 
 
-def test_a_write_that_fails_part_way_is_not_written_twice(tmp_path):
+def test_a_full_disk_keeps_whole_records_counts_what_it_refused_and_recovers(small_disk):
+    folder = small_disk / "spool"
+    spool = Spool(folder, disk_bytes=10**9)  # one segment: the disk fills long before the bound
+    items = _items(3000, size=300)  # 900 KB for 256 KiB
+    unspooled = 0
+    for start in range(0, 3000, 100):  # a round at a time, as the delivery thread spools
+        try:
+            spool.extend(items[start : start + 100])
+        except SpoolFailed as failure:
+            unspooled += 100 - failure.spooled
+        spool.sync()  # never raises: what the disk refused is counted
+    assert spool.refused > 0 and "No space left" in (spool.disk_error or "")
+    assert len(spool) + spool.refused + unspooled == 3000
+    [path] = folder.glob("*.spool")
+    on_disk = path.read_bytes()
+    records = list(msgpack.Unpacker(io.BytesIO(on_disk)))
+    assert len(b"".join(map(msgpack.packb, records))) == len(on_disk)  # whole records only
+    assert records == items[: len(records)]
+
+    # Delivering empties the file, so what waited in memory for room goes in then.
+    delivered = _drain(spool, 50)
+    assert len(spool) == 0
+    assert len(delivered) + spool.refused + unspooled == 3000
+    assert delivered == sorted(set(delivered))  # in order, each once: no byte written twice
+    assert len(delivered) > len(records)
+    spool.close()
+
+
+def test_a_segment_damaged_part_way_is_delivered_up_to_the_damage_and_kept(tmp_path, caplog):
+    first = Spool(tmp_path, disk_bytes=10**7)
+    first.extend(_items(10))
+    first.close()
+    [path] = tmp_path.glob("*.spool")
+    damaged = bytearray(path.read_bytes())
+    damaged[4 * (len(damaged) // 10)] = 0xC1  # record 4's header: a byte msgpack never writes
+    path.write_bytes(damaged)
+    second = Spool(tmp_path, disk_bytes=10**7)
+    with caplog.at_level("WARNING", logger="personalize_sdk.delivery"):
+        assert second.adopt_orphans() == 4
+        assert _drain(second) == _items(4)
+    assert "hold no event this version can read" in caplog.text
+    assert second.unreadable_files == 1
+    assert not path.exists()
+    assert (tmp_path / (path.name + ".unreadable")).read_bytes() == damaged  # the tail too
+    second.close()
+    assert Spool(tmp_path, disk_bytes=10**7).adopt_orphans() == 0  # not taken up again
+
+
+def test_a_segment_this_process_writes_damaged_part_way_counts_the_rest_lost(tmp_path):
     spool = Spool(tmp_path, disk_bytes=10**7)
-    spool.extend(_items(3))
-
-    class Failing:
-        """Takes 10 bytes, then fails (a full disk)."""
-
-        def __init__(self, real):
-            self.real, self.calls = real, 0
-
-        def write(self, data):
-            self.calls += 1
-            if self.calls == 1:
-                return self.real.write(bytes(data[:10]))
-            raise OSError(28, "No space left on device")
-
-        def close(self):
-            self.real.close()
-
-    real = spool._writer
-    spool._writer = Failing(real)
-    with pytest.raises(OSError):
-        spool.sync()
-    spool._writer = real  # the disk has room again
-    assert _drain(spool) == _items(3)  # every byte once: the 10 bytes were not written again
+    spool.extend(_items(10))
+    spool.sync()
+    [path] = tmp_path.glob("*.spool")
+    with path.open("r+b") as file:  # a bad sector under the running process
+        file.seek(4 * (path.stat().st_size // 10))
+        file.write(b"\xc1")
+    assert _drain(spool) == _items(4)
+    assert len(spool) == 0 and spool.refused == 6 and spool.unreadable_files == 1
+    assert [p.name for p in tmp_path.iterdir()] == [path.name + ".unreadable"]
+    spool.append(b"later")  # a new segment
+    assert _drain(spool) == [b"later"]
     spool.close()
