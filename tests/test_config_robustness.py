@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import tomllib
 
 from personalize_sdk import Config, ConfigError
+from personalize_sdk.config import tomllib  # tomli before Python 3.11
 from personalize_sdk.examples.shop import CAMPAIGNS
 
 WRONG = ([], 7, None, float("nan"), 10**400, {7: 1, "zz": 1})
