@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .memory_store import MemoryStore
 
 if TYPE_CHECKING:
+    from .beacon import BeaconResult
     from .page import Page
-    from .personalizer import Personalizer
+    from .personalizer import Explanation, Personalizer
     from .profile import Profile
     from .widget import Widget
 
@@ -83,6 +84,37 @@ class AsyncTwins:
         if isinstance(self.store, MemoryStore):
             return self.alias(previous_id, user_id)
         return await asyncio.to_thread(self.alias, previous_id, user_id)
+
+    async def abeacon(
+        self: Personalizer,
+        visitor_id: str | None,
+        body: bytes | str | Mapping[str, Any],
+        *,
+        user_id: str | None = None,
+    ) -> BeaconResult:
+        """`beacon` for async code (the beacon endpoint of an async app)."""
+        return await self._io_free(
+            visitor_id, user_id, self.beacon, visitor_id, body, user_id=user_id
+        )
+
+    async def aforget(self: Personalizer, user_or_visitor_id: str) -> None:
+        """`forget` for async code: in a worker thread unless the store is in memory (an
+        erasure goes to the store and waits for it)."""
+        if isinstance(self.store, MemoryStore):
+            return self.forget(user_or_visitor_id)
+        return await asyncio.to_thread(self.forget, user_or_visitor_id)
+
+    async def aexplain(
+        self: Personalizer, visitor_id: str | None = None, *, user_id: str | None = None
+    ) -> Explanation:
+        return await self._io_free(visitor_id, user_id, self.explain, visitor_id, user_id=user_id)
+
+    async def aaffinities(
+        self: Personalizer, visitor_id: str | None = None, *, user_id: str | None = None
+    ) -> dict[str, dict[str, float]]:
+        return await self._io_free(
+            visitor_id, user_id, self.affinities, visitor_id, user_id=user_id
+        )
 
     async def aprofile(
         self: Personalizer, visitor_id: str | None = None, *, user_id: str | None = None

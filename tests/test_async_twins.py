@@ -1,0 +1,58 @@
+"""Every call that may wait on a store has an async twin that leaves the event loop free: with a
+store that blocks (SQLite here; Redis in tests/stores/test_async_twins.py) the store is used
+from a worker thread only, and the twin answers what the call answers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from personalize_sdk import Personalizer
+from personalize_sdk.sqlite_store import SQLiteStore
+from tests.helpers import Clock, view
+
+BAR = {"id": "bar", "kind": "hello_bar", "text": "Hi"}
+
+
+class ThreadNotingStore(SQLiteStore):
+    """A real SQLite store that notes the threads its connections are used from."""
+
+    def __init__(self, path: Path) -> None:
+        self.threads: set[threading.Thread] = set()  # before the store opens its first one
+        super().__init__(path)
+
+    def _connection(self) -> Any:
+        self.threads.add(threading.current_thread())
+        return super()._connection()
+
+
+def test_each_twin_uses_a_blocking_store_off_the_event_loop(tmp_path: Path, clock: Clock) -> None:
+    store = ThreadNotingStore(tmp_path / "pz.db")
+    pz = Personalizer({"campaigns": [BAR]}, store=store, clock=clock, strict=True, secret="s" * 32)
+    pz.track("v1", "Product Viewed", view("sku-1", category="Watches"))
+    pz.track("v2", "Product Viewed", view("sku-2"))
+    shown = json.dumps(
+        {"events": [{"type": "shown", "campaign": "bar", "variant": "default", "path": "/"}]}
+    )
+    store.threads.clear()
+
+    async def calls() -> tuple[threading.Thread, list[Any]]:
+        return threading.current_thread(), [
+            await pz.aexplain("v1"),
+            await pz.aaffinities("v1"),
+            await pz.abeacon("v1", shown),
+            await pz.aalias("v1", "u-1"),
+            await pz.aforget("v2"),
+        ]
+
+    loop_thread, (explained, affinities, beacon, customer, forgotten) = asyncio.run(calls())
+    assert store.threads and loop_thread not in store.threads
+    assert explained.segments == pz.explain("v1").segments
+    assert affinities == pz.affinities("v1") and "watches" in affinities["category"]
+    assert beacon.accepted == 1 and pz.profile("v1").exposures["bar"].shown == 1
+    assert customer is not None and pz.profile("v1").user_id == "u-1"
+    assert forgotten is None and pz.store.load("v:v2") is None
+    pz.close()
