@@ -6,16 +6,25 @@ Cluster slot and a script may touch them together:
     {prefix}{v:<visitor id>}:p    the visitor's anonymous profile: hash {d: msgpack, v: version}
     {prefix}{v:<visitor id>}:l    the user id the visitor is linked to (string)
     {prefix}{u:<user id>}:p       the customer's profile
-    {prefix}{u:<user id>}:vs      the visitor ids linked to the customer (set)
+    {prefix}{u:<user id>}:vs      the visitor ids linked to the customer (set): a device
+                                  that signed in as another customer since stays in it, so
+                                  a link is deleted only if it still points here
+                                  (`UNLINK_IF_LINKED`)
 
 Profiles change by compare-and-set on their version (`CAS_WRITE`): a writer reads (data,
 version), folds its events, and writes only if nobody wrote in between, otherwise reads again.
 A script touches one shopper's slot only, so it works the same on a single server and on a
 cluster. The reason for CAS over MULTI/WATCH: one round trip per batch of writes in the common
 case (the writer usually knows the version already), and no connection pinned per transaction.
+
+Every change is announced to the other processes on `KeyLayout.channel` (`invalidation`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+
+import msgpack
 
 CAS_WRITE = """
 if ARGV[4] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
@@ -65,6 +74,17 @@ shopper too. It reads a key of another slot: a cluster whose other node holds th
 it, and `RedisStore` then sends `READ_VISITOR` and reads the customer apart."""
 
 
+UNLINK_IF_LINKED = """
+local user = redis.call('GET', KEYS[1])
+if user == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+if user then return 0 end
+return 1
+"""
+"""KEYS: link. ARGV: user id. Deletes the visitor's link if it points to that customer still;
+returns 0 when it points to another one (the device signed in as someone else since: left
+alone), 1 otherwise (unlinked, or not linked at all). One key: it runs on a cluster too."""
+
+
 class KeyLayout:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
@@ -84,3 +104,20 @@ class KeyLayout:
 
     def visitors(self, user_id: str) -> str:
         return f"{self.prefix}{{u:{user_id}}}:vs"
+
+
+def invalidation(sender: str, keys: Iterable[str]) -> bytes:
+    """The notice on `KeyLayout.channel` that the store `sender` changed `keys`: a msgpack
+    list, so that a key survives whatever its id holds (a space, a newline)."""
+    return msgpack.packb([sender, *keys], use_bin_type=True)
+
+
+def read_invalidation(data: bytes) -> tuple[str, list[str]] | None:
+    """(sender, keys) of an `invalidation`; None for anything else published on the channel."""
+    try:
+        items = msgpack.unpackb(data, raw=False)
+    except (ValueError, TypeError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError):
+        return None
+    if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
+        return None
+    return items[0], items[1:]

@@ -15,6 +15,7 @@ the last update at time ``t`` (see `affinity.py`); read the decayed scores with
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -36,6 +37,23 @@ FUNNEL_STAGES: tuple[str, ...] = (
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
+MAX_AMOUNT = sys.float_info.max
+"""Where sums of money saturate: every price is a finite float, but two of 1e308 add up past
+the floats, and an infinite total (or `inf - inf`, NaN, after a refund) would break every
+segment and every JSON view of the profile."""
+
+MAX_QUANTITY = 2**63 - 1
+"""Where sums of quantities saturate: the largest quantity an event may carry, and what the
+stores' encoding (msgpack) holds."""
+
+
+def finite_amount(amount: float) -> float:
+    """`amount` as a float, at most `MAX_AMOUNT`."""
+    try:
+        return min(float(amount), MAX_AMOUNT)
+    except OverflowError:  # an int past the floats
+        return MAX_AMOUNT
+
 
 @attrs.frozen(slots=True)
 class CartItem:
@@ -55,11 +73,15 @@ class Cart:
 
     @property
     def value(self) -> float:
-        return math.fsum(item.price * item.quantity for item in self.items)
+        """What the cart is worth, at most `MAX_AMOUNT`."""
+        try:
+            return finite_amount(math.fsum(item.price * item.quantity for item in self.items))
+        except OverflowError:  # fsum's "intermediate overflow": the sum is past the floats
+            return MAX_AMOUNT
 
     @property
     def quantity(self) -> int:
-        return sum(item.quantity for item in self.items)
+        return min(sum(item.quantity for item in self.items), MAX_QUANTITY)
 
     def __bool__(self) -> bool:
         return bool(self.items)
@@ -68,7 +90,8 @@ class Cart:
 @attrs.frozen(slots=True)
 class PurchaseHistory:
     count: int = 0
-    total: float = 0.0
+    total: float = attrs.field(default=0.0, converter=finite_amount)
+    """Money spent, at most `MAX_AMOUNT` (however it was summed: by the reducer, or a merge)."""
     first_at: float | None = None
     last_at: float | None = None
     categories: tuple[str, ...] = ()

@@ -31,8 +31,9 @@ The request path never waits on a write:
   parent's to send. The client's pool is `fork_safe` (see `_redis_fork`).
 
 `identify` and `forget` (`pop`, `unlink`, `unlink_user`) are rare and go to Redis directly, after
-the queue is flushed. Anonymous profiles expire `anonymous_ttl` seconds (default 90 days) after
-their last write; customers' profiles do not.
+the queue is flushed (while Redis answers: with the breaker open they are `StoreUnavailable` at
+once, and the wait for the queue stops when it opens). Anonymous profiles expire
+`anonymous_ttl` seconds (default 90 days) after their last write; customers' profiles do not.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import attrs
@@ -61,13 +63,22 @@ from redis.retry import Retry
 from ._exceptions import ConfigError, StoreUnavailable
 from ._redis_faults import FAULTS as _FAULTS
 from ._redis_fork import fork_safe
-from ._redis_layout import CAS_WRITE, LINK_VISITOR, READ_SHOPPER, READ_VISITOR, KeyLayout
+from ._redis_layout import (
+    CAS_WRITE,
+    LINK_VISITOR,
+    READ_SHOPPER,
+    READ_VISITOR,
+    UNLINK_IF_LINKED,
+    KeyLayout,
+    invalidation,
+    read_invalidation,
+)
 from ._redis_pubsub import subscription
 from .circuit_breaker import CircuitBreaker
 from .invalidation_log import InvalidationLog
 from .local_cache import LocalCache
 from .profile import Profile, profile_key
-from .profile_codec import decode, encode
+from .profile_codec import ProfileDecodeError, decode, encode
 from .store import Change
 from .write_queue import WriteQueue
 
@@ -79,6 +90,15 @@ _NO_LINK = ""
 _MISSING = object()
 _NOT_RUN = -2
 """`_cas_all`'s answer for a write the server had no script for (so it did nothing)."""
+_PROBE_TIMEOUT = 1.0
+"""Seconds after which the breaker lets another call probe, should a probe never report (each
+call's own timeout is 50 ms: a probe still out after this is lost, not slow)."""
+_IDENTIFY_FLUSH = 0.5
+"""Seconds `identify` waits for the queue: a login page must not wait long, and what is still
+queued for the visitor then is moved to the customer as it is written (refused as linked)."""
+_FORGET_FLUSH = 5.0
+"""Seconds `forget` waits for the queue (while Redis answers), so that what it erases is all
+in Redis: an erasure matters more than its speed."""
 
 
 @attrs.define(eq=False)
@@ -158,6 +178,7 @@ class RedisStore:
             raise ConfigError(str(error), field="url") from error
         self._cas = self.redis.register_script(CAS_WRITE)
         self._link = self.redis.register_script(LINK_VISITOR)
+        self._unlink_script = self.redis.register_script(UNLINK_IF_LINKED)
         self._visitor_script = self.redis.register_script(READ_VISITOR)
         self._shopper_script = self.redis.register_script(READ_SHOPPER)
         self._around = self.keys.customer_profile_around()
@@ -178,7 +199,7 @@ class RedisStore:
         self._id = uuid.uuid4().hex
         self._lock = threading.RLock()
         # Its own breaker too: the parent's lock may have been held by its writer at the fork.
-        self.breaker = CircuitBreaker()
+        self.breaker = CircuitBreaker(probe_timeout=_PROBE_TIMEOUT)
         # A copy holding events not yet written is kept past its time to live and the size (an
         # outage, a slow writer): it is the only place they show. One per queued event at most.
         self._cache: LocalCache[str, _Entry] = LocalCache(
@@ -230,7 +251,10 @@ class RedisStore:
         linked = found[0]
         user_id = _NO_LINK if linked is None else linked.decode()
         key = f"v:{visitor_id}" if linked is None else f"u:{user_id}"
-        entry = _stored(found[1], found[2]) if len(found) == 3 else None
+        try:
+            entry = _stored(found[1], found[2]) if len(found) == 3 else None
+        except ProfileDecodeError:  # the link is what was asked; a read of the profile reports it
+            entry = None
         with self._lock:
             if not self._news.since(f"l:{visitor_id}", began):
                 self._links[visitor_id] = user_id
@@ -356,6 +380,9 @@ class RedisStore:
         except _FAULTS as error:
             self._fault("read", error)
             return _MISSING
+        except BaseException as error:
+            self._answered(error)
+            raise
         self.breaker.success()
         return result
 
@@ -368,6 +395,9 @@ class RedisStore:
         except _FAULTS as error:
             self._fault("read", error)
             return _MISSING
+        except BaseException as error:  # asyncio.CancelledError among them
+            self._answered(error)
+            raise
         self.breaker.success()
         return result
 
@@ -530,7 +560,7 @@ class RedisStore:
                     self._cache.release(key)
 
     def identify(self, visitor_id: str, user_id: str, change: Change, *args: Any) -> Profile:
-        self.flush()
+        self._before_direct("identify", _IDENTIFY_FLUSH)
         keys = self.keys
         visitor_key, customer_key = f"v:{visitor_id}", f"u:{user_id}"
         with self._lock:
@@ -566,7 +596,8 @@ class RedisStore:
             pipe = self.redis.pipeline(transaction=False)
             pipe.sadd(keys.visitors(user_id), visitor_id)
             pipe.delete(keys.profile(visitor_key))
-            news = (keys.channel, f"{self._id} {visitor_key} {customer_key} l:{visitor_id}")
+            news = (keys.channel, invalidation(self._id, (visitor_key, customer_key,
+                                                          f"l:{visitor_id}")))  # fmt: skip
             if self._clustered:  # a cluster's pipeline takes commands of keys only
                 pipe.execute()
                 self.redis.publish(*news)
@@ -576,6 +607,7 @@ class RedisStore:
         except _FAULTS as error:
             self._fault("identify", error)
             raise StoreUnavailable(f"Redis at {self.url}: {error}") from error
+        self.breaker.success()
         link_key = f"l:{visitor_id}"
         with self._lock:
             # Another process's news of these since the first read: what this one wrote may
@@ -600,18 +632,29 @@ class RedisStore:
             self._news.mark(key)
 
     def pop(self, key: str) -> Profile | None:
-        self.flush()
+        """Delete the profile under `key` (and its events still queued here) and return it.
+        Decoded after the delete: a stored profile this release cannot read (corrupt, or a
+        newer release's) is erased all the same, and counts as one with no aliases (logged)."""
+        self._before_direct("forget", _FORGET_FLUSH)
         redis_key = self.keys.profile(key)
         data = self._direct(lambda: self.redis.hget(redis_key, "d"))
         self._direct(lambda: self.redis.delete(redis_key))
         with self._lock:
+            self._queue.discard(key)  # the writer would write them back, as a new profile
             self._cache.pop(key, None)
             self._changed_here(key)
         self._publish(key)
-        return None if data is None else decode(data)
+        if data is None:
+            return None
+        try:
+            return decode(data)
+        except ProfileDecodeError as error:
+            logger.warning("personalize erased the stored profile %r, which it could not read: %s",
+                           key, error)  # fmt: skip
+            return None
 
     def unlink(self, visitor_id: str) -> None:
-        self.flush()
+        self._before_direct("forget", _FORGET_FLUSH)
         self._direct(lambda: self.redis.delete(self.keys.link(visitor_id)))
         with self._lock:
             self._links.pop(visitor_id, None)
@@ -619,14 +662,18 @@ class RedisStore:
         self._publish(f"l:{visitor_id}")
 
     def unlink_user(self, user_id: str) -> list[str]:
-        self.flush()
+        """Unlink the customer's visitors, and return them: those linked to `user_id` still,
+        or to nobody. One that signed in as another customer since (a shared device) is that
+        customer's now, and is left alone: the customer's set of visitors keeps it, since
+        relinking it touched another slot, so each link is checked as it is deleted."""
+        self._before_direct("forget", _FORGET_FLUSH)
         members = self._direct(lambda: self.redis.smembers(self.keys.visitors(user_id)))
-        visitors = sorted(member.decode() for member in members)
-        pipe = self.redis.pipeline(transaction=False)
-        for visitor_id in visitors:
-            pipe.delete(self.keys.link(visitor_id))
-        pipe.delete(self.keys.visitors(user_id))
-        self._direct(pipe.execute)
+        visitors = []
+        for visitor_id in sorted(member.decode() for member in members):
+            link = [self.keys.link(visitor_id)]
+            if self._direct(partial(self._run, self._unlink_script, link, (user_id,))):
+                visitors.append(visitor_id)
+        self._direct(lambda: self.redis.delete(self.keys.visitors(user_id)))
         with self._lock:
             for visitor_id in visitors:
                 self._links.pop(visitor_id, None)
@@ -637,6 +684,11 @@ class RedisStore:
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait (at most `timeout` seconds) until every queued write is in Redis; whether it
         got there."""
+        return self._flush(timeout, while_up=False)
+
+    def _flush(self, timeout: float, *, while_up: bool) -> bool:
+        """`flush`; `while_up`: give up too once the breaker is open (nothing is written
+        until it closes again)."""
         if os.getpid() != self._pid:
             return True
         deadline = time.monotonic() + timeout
@@ -644,10 +696,21 @@ class RedisStore:
         with self._idle:
             while self._queue or self._writing:
                 left = deadline - time.monotonic()
-                if left <= 0 or self._writer is None:
+                if left <= 0 or self._writer is None or (while_up and self.breaker.is_open):
                     return False
                 self._idle.wait(min(left, 0.05))
         return True
+
+    def _before_direct(self, doing: str, timeout: float) -> None:
+        """Before `identify` or `forget` goes to Redis directly: the queue written first (for
+        at most `timeout` seconds), so that the shopper's queued events are in Redis, unless
+        Redis is away: with the breaker open (or opening meanwhile) `StoreUnavailable` at
+        once, so that no page (a login) waits on a dead server."""
+        if not self.breaker.is_open:
+            self._flush(timeout, while_up=True)
+        if self.breaker.is_open:
+            raise StoreUnavailable(f"Redis at {self.url} is away: {doing} not tried "
+                                   "(the circuit breaker is open)")  # fmt: skip
 
     def close(self, timeout: float = 5.0) -> None:
         self.flush(timeout)
@@ -715,10 +778,9 @@ class RedisStore:
                         self._in_flight = 0  # back in the queue: counted there
                         self._trim()
                     self._fault("write", error)
-                except Exception:
-                    lost = sum(op not in done for ops in batch.values() for op in ops)
-                    logger.exception("personalize could not write %d profile updates", lost)
-                    self._count("write_errors", lost)
+                except Exception as error:  # noqa: BLE001 - a bug of ours, not Redis away
+                    self._lost(batch, done, error)
+                    self.breaker.success()  # not a fault: were this the probe, it must report
                 finally:
                     with self._idle:
                         self._writing -= 1
@@ -726,6 +788,17 @@ class RedisStore:
                         self._idle.notify_all()
             with self._idle:
                 self._idle.notify_all()
+
+    def _lost(self, batch: dict[str, list[_Op]], done: set[_Op], error: Exception) -> None:
+        """The write of `batch` failed half-way for a reason that sending it again would not
+        mend: what was not `done` is lost, counted, and its local copies are dropped, so that
+        they neither show events that never reach Redis nor stay held as unwritten for good."""
+        lost = {key: [op for op in ops if op not in done] for key, ops in batch.items()}
+        logger.error("personalize could not write %d profile updates",
+                     sum(map(len, lost.values())), exc_info=error)  # fmt: skip
+        for key, ops in lost.items():
+            if ops:
+                self._lose(key, ops)
 
     def _put_back(self, batch: dict[str, list[_Op]], done: set[_Op]) -> None:
         """The ops of `batch` not `done` wait first again, each before its profile's later
@@ -766,7 +839,15 @@ class RedisStore:
                 written = self._cas_all(attempt)
                 replay = []
                 again: dict[str, tuple[str, Profile]] = {}
+                fault: Exception | None = None
                 for key, result in written.items():
+                    if isinstance(result, Exception):
+                        if isinstance(result, _FAULTS):  # its node's (a cluster): sent again
+                            fault = result
+                        else:  # this profile's alone (cannot be encoded, a key of another type)
+                            self._unwritable(key, by_key[key], result)
+                            done.update(by_key[key])
+                        continue
                     if result == _NOT_RUN:  # as it was: sent as it is in the next round
                         again[key] = attempt[key]
                         continue
@@ -780,8 +861,13 @@ class RedisStore:
                         self._count("conflicts")
                         continue
                     else:  # the visitor got linked: its events go to the customer now
-                        self._relink(by_key[key])
+                        try:
+                            self._relink(by_key[key])
+                        except Exception as error:  # noqa: BLE001 - its link is not a link
+                            self._unwritable(key, by_key[key], error)
                     done.update(by_key[key])
+                if fault is not None:  # the rest of this round is done: the others go back
+                    raise fault
                 attempt = again
                 if not replay and not again:
                     break
@@ -805,13 +891,18 @@ class RedisStore:
         for key in keys:
             pipe.hmget(self.keys.profile(key), "d", "v")
         out: dict[str, tuple[str, Profile]] = {}
-        for key, (data, version) in zip(keys, pipe.execute(), strict=True):
-            if data is None and key in blind:
-                out[key] = ("", blind[key])  # type: ignore[assignment]
-                continue
+        for key, found in zip(keys, pipe.execute(raise_on_error=False), strict=True):
+            if isinstance(found, _FAULTS):
+                raise found  # nothing written yet: the batch goes back, as it was
             ops = by_key[key]
             user_id = key[2:] if key.startswith("u:") else None
             try:
+                if isinstance(found, Exception):
+                    raise found  # refused for this key alone (WRONGTYPE: not a profile's hash)
+                data, version = found
+                if data is None and key in blind:
+                    out[key] = ("", blind[key])  # type: ignore[assignment]
+                    continue
                 profile = None if data is None else decode(data)
                 for op in ops:
                     profile = op.change(profile, op.visitor_id, user_id, *op.args)
@@ -823,30 +914,45 @@ class RedisStore:
         return out
 
     def _unwritable(self, key: str, ops: list[_Op], error: Exception) -> None:
-        """`ops` cannot go into the stored profile of `key`: dropped, and the local copy that
-        holds them too, so that this process shows what Redis has."""
-        with self._lock:
-            self._cache.pop(key, None)
-        if self._count("write_errors", len(ops)) == len(ops):
+        """`ops` cannot go into the stored profile of `key`: lost (`_lose`), logged once."""
+        if self._lose(key, ops) == len(ops):
             logger.error("personalize cannot write to the stored profile %r (logged once, "
                          "counted in stats() as write_errors): %s", key, error)  # fmt: skip
 
-    def _cas_all(self, attempt: dict[str, tuple[str, Profile]]) -> dict[str, int]:
+    def _lose(self, key: str, ops: list[_Op]) -> int:
+        """`ops` of `key` will not be written: counted as `write_errors` (the count returned),
+        and the local copy that holds them dropped, so that this process shows what Redis
+        has (its later ops, still queued, are folded into that as they are written)."""
+        with self._lock:
+            self._cache.pop(key, None)
+        return self._count("write_errors", len(ops))
+
+    def _cas_all(self, attempt: dict[str, tuple[str, Profile]]) -> dict[str, int | Exception]:
         """`CAS_WRITE` of each profile of `attempt`, in one pipeline: the new version, 0 on a
         conflict, -1 for a visitor linked meanwhile, `_NOT_RUN` where the server did not have
-        the script (loaded before the next call)."""
+        the script (loaded before the next call), or the error of that profile's write alone:
+        one that cannot be encoded is not sent, one the server refused (a key of another type)
+        or whose node is down (a cluster's) did not run, and the others are written."""
         if self._load_cas:
             self.redis.script_load(CAS_WRITE)  # on a cluster: on every primary
             self._load_cas = False
         pipe = self.redis.pipeline(transaction=False)
+        answers: dict[str, int | Exception] = {}
+        sent: list[str] = []
         for key, (version, profile) in attempt.items():
+            try:
+                data = encode(profile)
+            except Exception as error:  # noqa: BLE001 - this shopper's profile, not the batch's
+                answers[key] = error
+                continue
             anonymous = key.startswith("v:")
             keys = [self.keys.profile(key)]
             if anonymous:
                 keys.append(self.keys.link(key[2:]))
             ttl = self.anonymous_ttl if anonymous else 0
-            args = [version, encode(profile), ttl, "1" if anonymous else "0"]
+            args = [version, data, ttl, "1" if anonymous else "0"]
             pipe.evalsha(self._cas.sha, len(keys), *keys, *args)
+            sent.append(key)
             # The GIL back after each profile encoded: a request thread waiting for it (a
             # reply from Redis came in) waits for one profile, not for a batch's, which
             # also lets more of its events queue per profile and go out in one write. (Handing
@@ -854,21 +960,23 @@ class RedisStore:
             # request thread, in smaller writes: 21,000 writes for 26,650 events against
             # 4,800, and fewer events/s in all, measured with `benchmarks redis`.)
             time.sleep(0)
-        results = pipe.execute(raise_on_error=False)
-        run = len(results)
-        for index, result in enumerate(results):
+        results = pipe.execute(raise_on_error=False) if sent else []
+        run = 0
+        for key, result in zip(sent, results, strict=True):
             if isinstance(result, redis.exceptions.NoScriptError):
                 # A server that lost its scripts (restarted, or a cluster node that never had
                 # them): that write did not run. It goes again in the next round, after the
                 # script is loaded: loading it here could fail after the others were written,
                 # and those would then be sent again, and counted twice.
-                results[index] = _NOT_RUN
+                answers[key] = _NOT_RUN
                 self._load_cas = True
-                run -= 1
             elif isinstance(result, Exception):
-                raise result
+                answers[key] = result
+            else:
+                answers[key] = int(result)
+                run += 1
         self._count("writes", run)
-        return {key: int(result) for key, result in zip(attempt, results, strict=True)}
+        return {key: answers[key] for key in attempt}
 
     def _committed(
         self,
@@ -927,7 +1035,7 @@ class RedisStore:
         if not keys:
             return
         try:
-            self.redis.publish(self.keys.channel, f"{self._id} {' '.join(keys)}")
+            self.redis.publish(self.keys.channel, invalidation(self._id, keys))
         except _FAULTS as error:
             self._fault("publish", error)
 
@@ -957,7 +1065,11 @@ class RedisStore:
                 time.sleep(backoff)
 
     def _invalidate(self, data: bytes) -> None:
-        sender, *keys = data.decode().split(" ")
+        notice = read_invalidation(data)
+        if notice is None:  # not a store's notice (something else published on the channel)
+            logger.debug("personalize ignored a message on %s: %r", self.keys.channel, data[:80])
+            return
+        sender, keys = notice
         if sender == self._id:
             return
         with self._lock:
@@ -983,13 +1095,30 @@ class RedisStore:
     # -- faults ---------------------------------------------------------------------------------
 
     def _direct(self, call: Callable[[], Any]) -> Any:
+        """`call`'s answer, for `forget`: `StoreUnavailable` on a fault, and at once while the
+        breaker is open."""
+        if not self.breaker.allow():
+            raise StoreUnavailable(f"Redis at {self.url} is away (the circuit breaker is open)")
         try:
             result = call()
         except _FAULTS as error:
             self._fault("forget", error)
             raise StoreUnavailable(f"Redis at {self.url}: {error}") from error
+        except BaseException as error:
+            self._answered(error)
+            raise
         self.breaker.success()
         return result
+
+    def _answered(self, error: BaseException) -> None:
+        """A call the breaker let through ended in `error`, not a fault. Were it the probe, it
+        must report, or no call would be let through again: an error of the command (a key
+        of another type) or of what came back is the server answering, so a success; a call
+        cancelled (asyncio) says nothing, so the next caller probes instead."""
+        if isinstance(error, Exception):
+            self.breaker.success()
+        else:
+            self.breaker.abandon()
 
     def _fault(self, doing: str, error: BaseException) -> None:
         self.breaker.failure()

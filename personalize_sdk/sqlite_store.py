@@ -21,6 +21,7 @@ Anonymous profiles not updated for `anonymous_ttl` seconds (default 90 days) are
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -33,8 +34,10 @@ from typing import Any
 
 from ._exceptions import ConfigError, StoreUnavailable
 from .profile import Profile, profile_key
-from .profile_codec import decode, encode
+from .profile_codec import ProfileDecodeError, decode, encode
 from .store import Change
+
+logger = logging.getLogger("personalize_sdk.sqlite")
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -128,10 +131,13 @@ class SQLiteStore:
         return profile
 
     def pop(self, key: str) -> Profile | None:
+        """Delete the profile under `key` and return it. Decoded after the delete: a stored
+        profile this release cannot read (corrupt, or a newer release's) is erased all the
+        same, and counts as one with no aliases (logged)."""
         with self._write() as db:
-            found = self._get(db, key)
+            raw = _one(db, "SELECT data FROM profiles WHERE key = ?", key)
             db.execute("DELETE FROM profiles WHERE key = ?", (key,))
-        return found
+        return None if raw is None else _erased(key, raw)
 
     def unlink(self, visitor_id: str) -> None:
         with self._write() as db:
@@ -287,6 +293,16 @@ class SQLiteStore:
                 "DELETE FROM profiles WHERE key LIKE 'v:%' AND updated_at < ?",
                 (now - self.anonymous_ttl,),
             )
+
+
+def _erased(key: str, raw: bytes) -> Profile | None:
+    """The profile `raw` of `key`, just deleted; None when it cannot be decoded."""
+    try:
+        return decode(raw)
+    except ProfileDecodeError as error:
+        logger.warning("personalize erased the stored profile %r, which it could not read: %s",
+                       key, error)  # fmt: skip
+        return None
 
 
 def _one(db: sqlite3.Connection, sql: str, value: str) -> Any:

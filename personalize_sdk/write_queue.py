@@ -83,6 +83,13 @@ class WriteQueue(Generic[T]):
             target.extend(items)
         return items
 
+    def discard(self, key: str) -> list[T]:
+        """The waiting updates of `key` leave the queue (its shopper is being forgotten);
+        returns them."""
+        items = self._by_key.pop(key, None) or []
+        self._count -= len(items)
+        return items
+
     def keys(self) -> list[str]:
         """The profiles with updates waiting, oldest first (a snapshot)."""
         return list(self._by_key)

@@ -52,3 +52,35 @@ def test_only_one_thread_probes():
     for thread in threads:
         thread.join()
     assert sorted(allowed) == [False] * 7 + [True]
+
+
+def test_a_probe_that_never_reports_is_given_up_after_the_probe_timeout():
+    # A probe that ended in neither a success nor a failure (an error its caller does not
+    # count as either) held the breaker half-open for good: no call was let through again.
+    clock = Clock(0.0)
+    breaker = CircuitBreaker(failures=1, cool_down=1.0, probe_timeout=2.0, clock=clock)
+    breaker.failure()
+    clock.advance(1.0)
+    assert breaker.allow()  # the probe, never to report
+    clock.advance(1.9)
+    assert not breaker.allow()  # still out: one at a time
+    clock.advance(0.1)
+    assert breaker.allow()  # given up: another call probes
+    assert not breaker.allow()
+    breaker.success()
+    assert not breaker.is_open and breaker.allow() and breaker.allow()
+
+
+def test_an_abandoned_probe_lets_the_next_caller_probe_at_once():
+    clock = Clock(0.0)
+    breaker = CircuitBreaker(failures=1, cool_down=1.0, clock=clock)
+    breaker.abandon()  # closed: nothing to give up
+    assert breaker.allow()
+    breaker.failure()
+    clock.advance(1.0)
+    assert breaker.allow()
+    breaker.abandon()  # cancelled: it says nothing of the service
+    assert breaker.is_open is False and breaker.opened == 1
+    assert breaker.allow()  # the next probe, without waiting for the probe timeout
+    breaker.failure()
+    assert breaker.is_open and breaker.opened == 2

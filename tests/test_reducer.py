@@ -12,6 +12,8 @@ from personalize_sdk import Profile, Settings
 from personalize_sdk import events as ev
 from personalize_sdk._validation import validate_event
 from personalize_sdk.affinity import score
+from personalize_sdk.profile import MAX_AMOUNT, MAX_QUANTITY
+from personalize_sdk.profile_codec import decode, encode
 from personalize_sdk.reducer import MAX_COUNTERS, reduce
 from tests.helpers import DAY, MINUTE, T0, view
 
@@ -260,6 +262,37 @@ def test_cart_add_merge_remove_and_value():
     assert [i.product_id for i in p.cart.items] == ["a"]
     p = fold((ev.PRODUCT_REMOVED, {"product_id": "a"}, T0 + 5), profile=p)
     assert not p.cart and p.cart.currency is None and p.cart.updated_at == T0 + 5
+
+
+def test_cart_sums_past_the_floats_and_the_ints_saturate_instead_of_raising():
+    # Valid events (finite prices, quantities up to 2**63-1) whose sums do not fit: before,
+    # `cart.value` raised "intermediate overflow" on every segment evaluation of the shopper,
+    # and a quantity past 2**64 could not be encoded for the SQLite or Redis store.
+    p = fold(
+        (ev.PRODUCT_ADDED, {"product_id": "a", "price": 1e308}, T0),
+        (ev.PRODUCT_ADDED, {"product_id": "b", "price": 1e308}, T0 + 1),
+    )
+    assert p.cart.value == MAX_AMOUNT
+    huge = {"product_id": "c", "price": 1.0, "quantity": 2**63 - 1}
+    p = fold(*[(ev.PRODUCT_ADDED, huge, T0 + 2 + i) for i in range(3)], profile=p)
+    assert p.cart.items[-1].quantity == MAX_QUANTITY == 2**63 - 1
+    assert p.cart.quantity == MAX_QUANTITY
+    assert p.cart.value == MAX_AMOUNT
+    assert decode(encode(p)) == p  # the stores can hold it
+
+
+def test_order_totals_past_the_floats_saturate():
+    p = fold(
+        (ev.ORDER_COMPLETED, order("o1", 1e308), T0),
+        (ev.ORDER_COMPLETED, order("o2", 1e308), T0 + 1),
+        (ev.ORDER_COMPLETED, {"order_id": "o3", "products": [{"price": 1e308, "quantity": 9}]},
+         T0 + 2),
+    )  # fmt: skip
+    assert p.orders.count == 3
+    assert p.orders.total == MAX_AMOUNT
+    assert dict(p.orders.recent_orders)["o3"] == MAX_AMOUNT
+    refunded = fold((ev.ORDER_REFUNDED, {"order_id": "o3"}, T0 + 3), profile=p)
+    assert math.isfinite(refunded.orders.total)
 
 
 def test_cart_viewed_with_products_replaces_the_cart():

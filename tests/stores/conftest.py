@@ -5,8 +5,10 @@ except on CI (`CI=true`), where they must run."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,3 +54,16 @@ def make(redis_prefix: str) -> Iterator[Callable[..., Any]]:
     yield build
     for store in made:
         store.close(timeout=1)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Any]:
+    """A redis-server of the test's own (`RedisServer`), for outages: killed and restarted."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    from tests.stores.redis_helpers import RedisServer
+
+    own = RedisServer(tmp_path).start()
+    yield own
+    if own.process and own.process.poll() is None:
+        own.kill()

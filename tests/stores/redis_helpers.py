@@ -1,13 +1,20 @@
 """Helpers of the RedisStore tests: hold the writer at a chosen step, count its replays and the
-commands sent, hear its invalidations, store a shopper from another process."""
+commands sent, hear its invalidations, store a shopper from another process, run a server of
+the test's own (`RedisServer`, the `server` fixture) to kill and restart."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+import redis
 
 from personalize_sdk import Personalizer
+from personalize_sdk._redis_layout import read_invalidation
 from personalize_sdk.redis_store import RedisStore
 from tests.helpers import view
 
@@ -84,9 +91,9 @@ def hearing(store: RedisStore) -> list[str]:
 
     def spy(data: bytes) -> None:
         invalidate(data)
-        sender, *keys = data.decode().split(" ")
-        if sender != store._id:
-            heard.extend(keys)
+        notice = read_invalidation(data)
+        if notice is not None and notice[0] != store._id:
+            heard.extend(notice[1])
 
     store._invalidate = spy
     return heard
@@ -107,3 +114,41 @@ def listening(store: RedisStore) -> None:
     while store.stats().get("subscribed", 0) < 1:
         assert time.monotonic() < deadline, "the listener never subscribed"
         time.sleep(0.01)
+
+
+class RedisServer:
+    """A redis-server on a free port (and a unix socket), with an append-only file so that a
+    restart keeps what was written before it was killed."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.socket = directory / "redis.sock"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.directory),
+             "--unixsocket", str(self.socket), "--unixsocketperm", "700"],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis(port=self.port, socket_timeout=0.5)
+        for _ in range(100):
+            try:
+                client.ping()
+                return self
+            except redis.RedisError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()

@@ -241,6 +241,23 @@ def test_forget_deletes_the_shoppers_keys_on_every_node(make, cluster):
     assert left == []
 
 
+def test_forgetting_a_customer_leaves_a_shared_device_to_the_other_customer(make):
+    # Each link is checked as it is deleted, by a script of the visitor's slot alone: the
+    # customers' keys are on other nodes.
+    store = make()
+    pz = Personalizer(store=store, strict=True)
+    first = apart(store, "shared", prefix="first-")
+    second = apart(store, "shared", prefix="second-")
+    pz.track("shared", "Page Viewed")
+    pz.identify("shared", user_id=first)
+    pz.identify("shared", user_id=second)
+    pz.forget(first)
+    assert make().resolve("shared") == second
+    pz.track("shared", "Page Viewed")
+    assert store.flush()
+    assert make().load(f"u:{second}").counters == {"Page Viewed": 1}
+
+
 def test_the_asyncio_prefetch_reads_through_the_cluster(make):
     store = make()
     pz = Personalizer(store=store, strict=True)

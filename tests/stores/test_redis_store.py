@@ -6,14 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import shutil
-import socket
-import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -407,55 +402,7 @@ def test_bad_settings_are_config_errors():
             RedisStore(REDIS_URL, **bad)
 
 
-# -- a server of the test's own, killed and restarted -----------------------------------------
-
-
-class RedisServer:
-    """A redis-server on a free port (and a unix socket), with an append-only file so that a
-    restart keeps what was written before it was killed."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.socket = directory / "redis.sock"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> RedisServer:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.directory),
-             "--unixsocket", str(self.socket), "--unixsocketperm", "700"],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        client = redis.Redis(port=self.port, socket_timeout=0.5)
-        for _ in range(100):
-            try:
-                client.ping()
-                return self
-            except redis.RedisError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait()
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RedisServer]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
-    own = RedisServer(tmp_path).start()
-    yield own
-    if own.process and own.process.poll() is None:
-        own.kill()
+# -- a server of the test's own (the `server` fixture), killed and restarted ----------------
 
 
 def test_a_unix_socket_url_works(server):

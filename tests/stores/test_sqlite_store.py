@@ -204,3 +204,23 @@ def test_a_closed_store_is_unavailable(tmp_path):
     store.close()
     with pytest.raises(StoreUnavailable, match="closed"):
         store.load("v:v1")
+
+
+def test_forget_erases_a_profile_it_cannot_read(tmp_path, caplog):
+    # Decoded inside the delete's transaction, the error rolled the delete back: that
+    # customer could never be forgotten.
+    path = tmp_path / "p.db"
+    pz = Personalizer(store=SQLiteStore(path), strict=True)
+    for visitor in ("laptop", "phone"):
+        pz.track(visitor, "Page Viewed")
+        pz.identify(visitor, user_id="u-1")
+    pz.track("stranger", "Page Viewed")
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE profiles SET data = x'c1c1' WHERE key = 'u:u-1'")
+    with caplog.at_level("WARNING", logger="personalize_sdk.sqlite"):
+        pz.forget("u-1")
+    assert "erased the stored profile 'u:u-1'" in caplog.text
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT key FROM profiles").fetchall() == [("v:stranger",)]
+        assert db.execute("SELECT * FROM links").fetchall() == []
+    pz.forget("u-1")  # nothing left: harmless

@@ -77,6 +77,23 @@ def test_pop_unlink_and_unlink_user(store):
     assert store.pop("u:u1") is None
 
 
+def test_forgetting_a_customer_leaves_a_shared_device_to_whoever_signed_in_since(store):
+    # A device signed in as u1, then as u2: it is u2's. Redis kept it in u1's set of visitors
+    # and forget("u1") deleted its link, to u2 by then.
+    pz = Personalizer(store=store, strict=True)
+    pz.track("shared", "Page Viewed")
+    pz.identify("shared", user_id="u1")
+    pz.identify("shared", user_id="u2")
+    pz.forget("u1")
+    assert store.resolve("shared") == "u2"
+    pz.track("shared", "Product Viewed", view("sku-1"))
+    pz.flush()
+    assert pz.profile("shared").user_id == "u2"
+    assert pz.profile(user_id="u2").counters == {"Product Viewed": 1}
+    assert store.load("u:u1") is None
+    assert store.unlink_user("u2") == ["shared"]
+
+
 def test_a_whole_journey_gives_the_same_profile_as_the_embedded_store(store):
     def journey(pz: Personalizer, clock: Clock) -> Profile:
         pz.track("v1", "Product Viewed", view("sku-1"))
