@@ -66,9 +66,14 @@ def _merge_orders(a: PurchaseHistory, b: PurchaseHistory, limit: int) -> Purchas
     if not a.count and not a.cancelled:
         return b
     # An order both profiles saw (tracked in the browser and by a server-side webhook) counts
-    # once; an order one side saw cancelled does not count at all.
+    # once, with what remains of it after the refunds either side saw (both totals hold it:
+    # the larger share comes off); an order one side saw cancelled does not count at all.
     known = dict(a.recent_orders)
-    twice = [(order_id, total) for order_id, total in b.recent_orders if order_id in known]
+    twice = [
+        (order_id, max(total, known[order_id]))
+        for order_id, total in b.recent_orders
+        if order_id in known
+    ]
     cancelled = _union(a.cancelled, b.cancelled)[:limit]
     gone = [o for o in a.recent_orders if o[0] in b.cancelled] + [
         o for o in b.recent_orders if o[0] in a.cancelled
@@ -88,11 +93,12 @@ def _merge_orders(a: PurchaseHistory, b: PurchaseHistory, limit: int) -> Purchas
 
 
 def _union_orders(*parts: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
-    """Orders of all parts, in order, each order id once (its first occurrence)."""
+    """Orders of all parts, in order, each order id once (where it first comes), with the
+    least that remains of it in any part (a part may have seen a refund the others did not)."""
     seen: dict[str, float] = {}
     for part in parts:
         for order_id, total in part:
-            seen.setdefault(order_id, total)
+            seen[order_id] = min(total, seen.get(order_id, total))
     return tuple(seen.items())
 
 

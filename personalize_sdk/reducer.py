@@ -23,7 +23,17 @@ from . import events as ev
 from . import exposure as exp
 from .config import Settings
 from .events import Event
-from .profile import FUNNEL_STAGES, Cart, CartItem, Profile, PurchaseHistory, Session
+from .profile import (
+    FUNNEL_STAGES,
+    MAX_QUANTITY,
+    Cart,
+    CartItem,
+    Profile,
+    PurchaseHistory,
+    Session,
+    finite_amount,
+)
+from .segments import AFFINE_KEY_LENGTH
 
 MAX_COUNTERS = 100
 """Distinct event names counted per profile; names past it are not counted (bounded profile)."""
@@ -33,7 +43,7 @@ MAX_CATEGORY_VIEWS = 50
 """Distinct categories counted per session."""
 MAX_AFFINITY_KEYS = 50
 """Categories (and, apart, brands) with an affinity per profile; the weakest goes first."""
-MAX_KEY_LENGTH = 100
+MAX_KEY_LENGTH = AFFINE_KEY_LENGTH
 """Categories and brands are cut to this many characters (they become segment names)."""
 
 # Affinity weight each event adds to the product's category and brand.
@@ -183,7 +193,7 @@ def reduce(profile: Profile, event: Event, settings: Settings) -> Profile:
         stage = PAGE_STAGES.get(page_type, 0)
     else:
         page_type, stage = None, 0
-    if page_type is not None:
+    if page_type is not None and dwell >= 0:  # a late event is not where the shopper is now
         s[_S_PAGE_TYPE] = page_type
     deepest = s[_S_DEEPEST_STAGE]
     if stage > deepest:  # not max(): most events go no deeper, and leave the draft as it is
@@ -284,7 +294,7 @@ def _product_added(
             price = props.get("price")
             items[index] = attrs.evolve(
                 item,
-                quantity=item.quantity + quantity,
+                quantity=min(item.quantity + quantity, MAX_QUANTITY),
                 price=item.price if price is None else float(price),
             )
             break
@@ -398,7 +408,7 @@ def _order_completed(
         product_ids=product_ids,
         recent_orders=orders.recent_orders
         if order_id is None
-        else ((order_id, float(total)), *orders.recent_orders[: limit - 1]),
+        else ((order_id, finite_amount(total)), *orders.recent_orders[: limit - 1]),
         cancelled=orders.cancelled,
     )
     cart_changed = profile.cart.updated_at
@@ -424,12 +434,17 @@ def _take_back(
     A refund takes back the amount given (`total`, else `revenue`, else `value`) or, when none
     is, what remains of the order; never more than remains of a known order. A cancellation
     takes back what remains of the order and its count, and remembers the order id, so a
-    completion delivered late or again does not bring it back. For an order we never saw, the
-    amount given is taken from the total.
+    completion delivered late or again does not bring it back. An order cancelled already
+    gives nothing more back (a webhook retried, a refund after the cancellation). For an order
+    we have no record of, the amount given is taken from the total only when it may be one
+    counted earlier whose record made room for newer ones; else it is one whose completion
+    has not arrived yet (and, cancelled, never will count).
     """
     orders = profile.orders
     order_id = props.get("order_id")
     order_id = None if order_id is None else str(order_id)
+    if order_id is not None and order_id in orders.cancelled:
+        return
     recent = dict(orders.recent_orders)
     remaining = recent.get(order_id) if order_id is not None else None
     given = next(
@@ -437,6 +452,8 @@ def _take_back(
     )
     count = orders.count
     cancelled_ids = orders.cancelled
+    if remaining is None and order_id is not None and count <= len(recent):
+        given = None  # every order counted has its record here: this one was not counted
     if cancelled:
         amount = remaining if remaining is not None else given
         if order_id is not None and remaining is not None:

@@ -8,7 +8,7 @@ import pytest
 
 from personalize_sdk import ConfigError, EventLimits, InvalidEvent, Personalizer
 from personalize_sdk import events as ev
-from personalize_sdk.identity import MAX_TRAITS
+from personalize_sdk.identity import MAX_TRAITS, merge
 from tests.helpers import DAY, MINUTE, view
 
 YEAR_2000 = 946_771_200.0  # 2000-01-02
@@ -188,3 +188,49 @@ def test_a_cancellation_seen_only_by_the_visitor_cancels_the_customers_order(pz,
     pz.identify("anon", user_id="u1")
     orders = pz.profile("anon").orders
     assert (orders.count, orders.total, orders.cancelled) == (0, 0.0, ("o1",))
+
+
+def test_an_order_cancelled_already_gives_nothing_more_back(pz):
+    order(pz, "keep", 200.0)
+    order(pz, "x", 100.0)
+    pz.track("v", ev.ORDER_CANCELLED, {"order_id": "x", "total": 100.0})
+    pz.track("v", ev.ORDER_CANCELLED, {"order_id": "x", "total": 100.0})  # a webhook retried
+    pz.track("v", ev.ORDER_REFUNDED, {"order_id": "x", "total": 100.0})  # after the cancel
+    orders = pz.profile("v").orders
+    assert (orders.count, orders.total) == (1, 200.0)
+
+
+def test_a_cancellation_before_its_completion_takes_nothing_from_other_orders(pz):
+    order(pz, "keep", 200.0)
+    pz.track("v", ev.ORDER_CANCELLED, {"order_id": "x", "total": 100.0})
+    order(pz, "x", 100.0)  # the completion arrives late: it stays cancelled
+    orders = pz.profile("v").orders
+    assert (orders.count, orders.total) == (1, 200.0)
+
+
+def test_a_cancellation_of_an_order_whose_record_made_room_takes_its_amount(clock):
+    pz = Personalizer({"settings": {"order_history_limit": 2}}, clock=clock, strict=True)
+    for number in range(3):
+        order(pz, f"o{number}", 100.0)
+    assert len(pz.profile("v").orders.recent_orders) == 2  # o0's record made room
+    pz.track("v", ev.ORDER_CANCELLED, {"order_id": "o0", "total": 100.0})
+    assert pz.profile("v").orders.total == 200.0
+
+
+def test_the_merge_of_an_order_refunded_on_one_side_does_not_depend_on_the_order(pz):
+    pz.track("anon", ev.ORDER_COMPLETED, {"order_id": "x", "total": 100.0})
+    pz.track(None, ev.ORDER_COMPLETED, {"order_id": "x", "total": 100.0}, user_id="u1")
+    pz.track(None, ev.ORDER_REFUNDED, {"order_id": "x", "total": 30.0}, user_id="u1")
+    anon, customer = pz.profile("anon"), pz.profile(user_id="u1")
+    settings = pz.config.settings
+    for merged in (merge(customer, anon, settings), merge(anon, customer, settings)):
+        assert merged.orders.total == 70.0 and merged.orders.recent_orders == (("x", 70.0),)
+
+
+def test_an_event_delivered_late_leaves_the_sessions_page_where_the_shopper_is(pz, clock):
+    start = clock.now
+    clock.advance(600)
+    pz.track("v", ev.PRODUCT_VIEWED, view("a"), timestamp=start)
+    pz.track("v", ev.CHECKOUT_STARTED, {}, timestamp=start + 120)
+    pz.track("v", ev.PAGE_VIEWED, {"page_type": "home"}, timestamp=start + 60)  # late
+    assert pz.profile("v").session.page_type == "checkout"
