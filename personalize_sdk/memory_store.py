@@ -114,10 +114,11 @@ class MemoryStore:
                 self._drop_link(visitor_id)
         return visitors
 
-    def flush(self) -> None:
+    def flush(self, timeout: float = 5.0) -> bool:
         """Nothing is buffered: every update is visible when `update` returns."""
+        return True
 
-    def close(self) -> None:
+    def close(self, timeout: float = 5.0) -> None:
         with self._lock:
             self._profiles.clear()
             self._links.clear()

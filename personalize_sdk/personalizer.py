@@ -588,17 +588,25 @@ class Personalizer(AsyncTwins):
         return {} if self._outbox is None else self._outbox.stats()
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Write pending profile updates, then wait at most `timeout` seconds (default: the
-        config's `delivery.drain_timeout`, 5 s) for the forwarders to deliver what is queued.
-        True when nothing is left; never waits without a bound."""
-        self.store.flush()
-        return True if self._outbox is None else self._outbox.flush(timeout)
+        """Write pending profile updates to the store and deliver what the forwarders have
+        queued, waiting at most `timeout` seconds for both together (default: the config's
+        `delivery.drain_timeout`, 5 s). True when nothing is left; never waits without a
+        bound."""
+        budget = self.config.delivery.drain_timeout if timeout is None else max(0.0, timeout)
+        deadline = time.monotonic() + budget
+        written = self.store.flush(budget) is not False  # None: a store that returns nothing
+        if self._outbox is None:
+            return written
+        return self._outbox.flush(max(0.0, deadline - time.monotonic())) and written
 
     def close(self) -> None:
-        """Stop the config sources and release the store. Later calls are refused (counted, or
-        raised in strict mode)."""
+        """Stop the config sources, deliver and write what is pending (within the config's
+        `delivery.drain_timeout` for everything together: what a forwarder could not deliver
+        waits on disk) and release the store. Later calls are refused (counted, or raised in
+        strict mode)."""
         if not self._closed:
             self._closed = True
+            deadline = time.monotonic() + self.config.delivery.drain_timeout
             for source in self.config_sources:
                 source.stop()
             feed_close = getattr(self._popularity_feed, "close", None)
@@ -606,7 +614,7 @@ class Personalizer(AsyncTwins):
                 feed_close()  # pushes the counts not yet shared
             if self._outbox is not None:
                 self._outbox.close()  # within the drain timeout; the rest waits on disk
-            self.store.close()
+            self.store.close(timeout=max(0.0, deadline - time.monotonic()))
 
     def __enter__(self) -> Personalizer:
         return self

@@ -166,10 +166,11 @@ class SQLiteStore:
         row = self._query("SELECT count(*) FROM profiles", ())
         return int(row[0]) if row else 0
 
-    def flush(self) -> None:
+    def flush(self, timeout: float = 5.0) -> bool:
         """Nothing is buffered: every write is committed when it returns."""
+        return True
 
-    def close(self) -> None:
+    def close(self, timeout: float = 5.0) -> None:
         self._closed = True
         connection = getattr(self._local, "connection", None)
         if connection is not None and self._local.pid == os.getpid():

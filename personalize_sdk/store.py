@@ -54,8 +54,9 @@ class Store(Protocol):
     def unlink_user(self, user_id: str) -> list[str]:
         """Remove every link to `user_id`; return the visitor ids that were linked."""
 
-    def flush(self) -> None:
-        """Write out anything buffered."""
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Write out anything buffered, waiting at most `timeout` seconds; whether it is all
+        written (a store that buffers nothing: True at once)."""
 
-    def close(self) -> None:
-        """Flush and release resources."""
+    def close(self, timeout: float = 5.0) -> None:
+        """Flush (at most `timeout` seconds) and release resources."""
