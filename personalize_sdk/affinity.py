@@ -6,6 +6,10 @@ any later `now`, so decay needs no per-key timestamp and no rewrite of the other
 weight `w` at time `t` is ``v' = log2(s(t) + w) + t / half_life`` (the reducer does this inline,
 on the hot path); and merging two profiles adds scores exactly (``log2(2**a + 2**b)``). Stored
 values order keys as their scores do, at any time.
+
+The form depends on the half-life: a profile keeps the one its values are in
+(`Profile.affinity_half_life`), is read with it, and is `rebased` when a config with another one
+changes its affinities.
 """
 
 from __future__ import annotations
@@ -20,6 +24,13 @@ def score(stored: float, now: float, half_life: float) -> float:
     """The decayed score at `now` of a key whose stored form is `stored`."""
     exponent = stored - now / half_life
     return 2.0**exponent if exponent < 1000 else math.inf
+
+
+def rebased(stored: Mapping[str, float], at: float, old: float, new: float) -> dict[str, float]:
+    """Values in the form of half-life `old`, in the form of half-life `new`: each score at
+    `at` is kept, and decays at the new rate from then on (a config changed the half-life)."""
+    shift = at / new - at / old
+    return {key: value + shift for key, value in stored.items()}
 
 
 def combine(a: float, b: float) -> float:

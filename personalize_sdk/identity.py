@@ -48,8 +48,7 @@ def merge(customer: Profile, visitor: Profile, settings: Settings) -> Profile:
         recently_viewed=_union(recent.recently_viewed, older.recently_viewed)[
             : settings.recently_viewed_limit
         ],
-        category_affinity=_combine(customer.category_affinity, visitor.category_affinity),
-        brand_affinity=_combine(customer.brand_affinity, visitor.brand_affinity),
+        **_merged_affinities(customer, visitor),
         orders=orders,
         cart=_merge_carts(customer.cart, visitor.cart, orders.last_at, settings.cart_limit),
         counters=_add_counts(customer.counters, visitor.counters),
@@ -127,6 +126,22 @@ def _overlap(a: Profile, b: Profile, settings: Settings) -> int:
         return 0
     gap = settings.session_timeout
     return int(x.started_at <= y.last_at + gap and y.started_at <= x.last_at + gap)
+
+
+def _merged_affinities(customer: Profile, visitor: Profile) -> dict[str, Any]:
+    """Both profiles' affinities summed, in the customer's half-life (the visitor's rebased to
+    it, as of the later of their last events, when a config changed it in between)."""
+    ours, theirs = customer.affinity_half_life, visitor.affinity_half_life
+    categories, brands = visitor.category_affinity, visitor.brand_affinity
+    if ours is not None and theirs is not None and ours != theirs:
+        at = _max(customer.last_seen, visitor.last_seen) or 0.0
+        categories = affinity.rebased(categories, at, theirs, ours)
+        brands = affinity.rebased(brands, at, theirs, ours)
+    return {
+        "category_affinity": _combine(customer.category_affinity, categories),
+        "brand_affinity": _combine(customer.brand_affinity, brands),
+        "affinity_half_life": ours if ours is not None else theirs,
+    }
 
 
 def _combine(a: Mapping[str, float], b: Mapping[str, float]) -> dict[str, float]:

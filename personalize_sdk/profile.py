@@ -185,6 +185,9 @@ class Profile(NamedTuple):
     """`origin` of every profile merged into this one, so merging is idempotent."""
     exposures: Mapping[str, Exposure] = EMPTY
     """Campaign id -> what the shopper saw of it (see `exposure`); frequency caps read it."""
+    affinity_half_life: float | None = None
+    """The half-life (seconds) the affinity values are in (they are read with it); a config
+    with another one converts them when they next change (`affinity.rebased`)."""
 
     @property
     def key(self) -> str:

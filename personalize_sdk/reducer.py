@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from . import affinity
 from . import events as ev
 from . import exposure as exp
 from .config import Settings
@@ -119,7 +120,7 @@ _P_FIRST_SEEN, _P_LAST_SEEN, _P_COUNTERS = _p("first_seen"), _p("last_seen"), _p
 _P_CATEGORY_AFFINITY, _P_BRAND_AFFINITY = _p("category_affinity"), _p("brand_affinity")
 _P_ORDERS, _P_CART, _P_MESSAGE_IDS = _p("orders"), _p("cart"), _p("message_ids")
 _P_LAST_PRODUCT_VIEW_AT, _P_LAST_CART_ADD_AT = _p("last_product_view_at"), _p("last_cart_add_at")
-_P_EXPOSURES = _p("exposures")
+_P_EXPOSURES, _P_AFFINITY_HALF_LIFE = _p("exposures"), _p("affinity_half_life")
 _s = Session._fields.index
 _S_STARTED_AT, _S_LAST_AT = _s("started_at"), _s("last_at")
 _S_EVENTS, _S_PRODUCTS_VIEWED = _s("events"), _s("products_viewed")
@@ -532,7 +533,15 @@ def _add_affinity(
 ) -> None:
     """Add the weight (given as its log2), at time `ts`, to the category's and the brand's
     affinity (see `affinity`)."""
-    added = log_weight + ts / settings.half_life
+    half_life = settings.half_life
+    kept = p[_P_AFFINITY_HALF_LIFE]
+    if kept != half_life:
+        if kept is not None:  # a config changed the half-life: the scores as of now, rebased
+            at = p[_P_LAST_SEEN]
+            for index in (_P_CATEGORY_AFFINITY, _P_BRAND_AFFINITY):
+                p[index] = affinity.rebased(p[index], at, kept, half_life)
+        p[_P_AFFINITY_HALF_LIFE] = half_life
+    added = log_weight + ts / half_life
     if category is not None:
         p[_P_CATEGORY_AFFINITY] = _bump(
             p[_P_CATEGORY_AFFINITY], profile.category_affinity, category, added

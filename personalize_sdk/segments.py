@@ -152,7 +152,7 @@ class SegmentEvaluator:
             reason = rule(profile, now, settings, intent)
             if reason is not None:
                 found[name] = reason
-        half_life = settings.half_life
+        half_life = profile.affinity_half_life or settings.half_life
         threshold = settings.affinity_threshold
         for prefix, stored in zip(
             AFFINE_PREFIXES, (profile.category_affinity, profile.brand_affinity), strict=True
@@ -172,8 +172,9 @@ class SegmentEvaluator:
 def affinity_scores(
     profile: Profile, now: float, settings: Settings
 ) -> dict[str, dict[str, float]]:
-    """The profile's category and brand affinities as decayed scores at `now`, highest first."""
-    half_life = settings.half_life
+    """The profile's category and brand affinities as decayed scores at `now`, highest first
+    (in the half-life they were written with: see `affinity`)."""
+    half_life = profile.affinity_half_life or settings.half_life
     return {
         "category": affinity.scores(profile.category_affinity, now, half_life),
         "brand": affinity.scores(profile.brand_affinity, now, half_life),

@@ -234,3 +234,28 @@ def test_an_event_delivered_late_leaves_the_sessions_page_where_the_shopper_is(p
     pz.track("v", ev.CHECKOUT_STARTED, {}, timestamp=start + 120)
     pz.track("v", ev.PAGE_VIEWED, {"page_type": "home"}, timestamp=start + 60)  # late
     assert pz.profile("v").session.page_type == "checkout"
+
+
+@pytest.mark.parametrize("new_days", [30.0, 1.0])
+def test_a_new_half_life_keeps_the_scores_and_changes_only_the_decay_from_then_on(clock, new_days):
+    pz = Personalizer({"settings": {"affinity_half_life_days": 7}}, clock=clock, strict=True)
+    pz.track("v", ev.PRODUCT_VIEWED, view("a", category="Shoes", brand="Nike"))
+    pz.apply_config({"settings": {"affinity_half_life_days": new_days}})
+    assert pz.affinities("v")["category"] == {"shoes": pytest.approx(1.0)}
+    assert not {"category_affine:shoes", "brand_affine:nike"} & pz.segments("v")
+    clock.advance(DAY)
+    pz.track("v", ev.PRODUCT_VIEWED, view("b", category="Bags"))  # rebased as of this event
+    scores = pz.affinities("v")["category"]
+    assert scores["bags"] == pytest.approx(1.0)
+    assert scores["shoes"] == pytest.approx(2 ** (-1 / 7))  # a day at the old rate, untouched
+    clock.advance(new_days * DAY)
+    assert pz.affinities("v")["category"]["shoes"] == pytest.approx(2 ** (-1 / 7) / 2)
+
+
+def test_a_merge_sums_affinities_written_under_two_half_lives(clock):
+    pz = Personalizer({"settings": {"affinity_half_life_days": 7}}, clock=clock, strict=True)
+    pz.track(None, ev.PRODUCT_VIEWED, view("a", category="Shoes"), user_id="u1")
+    pz.apply_config({"settings": {"affinity_half_life_days": 14}})
+    pz.track("anon", ev.PRODUCT_VIEWED, view("b", category="Shoes"))
+    pz.identify("anon", user_id="u1")
+    assert pz.affinities(user_id="u1")["category"] == {"shoes": pytest.approx(2.0)}
