@@ -63,6 +63,8 @@ class CartItem:
     name: str | None = None
     category: str | None = None
     brand: str | None = None
+    added_at: float | None = None
+    """When the line was last added to: a removal from before that (delivered late) leaves it."""
 
 
 @attrs.frozen(slots=True)

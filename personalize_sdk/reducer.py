@@ -289,7 +289,11 @@ def _product_added(
             settings,
         )
         return
-    items = list(profile.cart.items)
+    cart = profile.cart
+    currency = _currency(props, cart)
+    # A cart is in one currency: a line in another (the shopper switched market) starts it
+    # afresh, rather than adding yen to dollars in the cart's value.
+    items = list(cart.items) if currency == cart.currency or cart.currency is None else []
     for index, item in enumerate(items):
         if item.product_id == product_id:
             price = props.get("price")
@@ -297,12 +301,13 @@ def _product_added(
                 item,
                 quantity=min(item.quantity + quantity, MAX_QUANTITY),
                 price=item.price if price is None else float(price),
+                added_at=ts if item.added_at is None else max(item.added_at, ts),
             )
             break
     else:
-        items.append(_cart_item(props, product_id, quantity))
+        items.append(_cart_item(props, product_id, quantity, ts))
         del items[: -settings.cart_limit]
-    p[_P_CART] = Cart(tuple(items), _currency(props, profile.cart), _latest(profile.cart, ts))
+    p[_P_CART] = Cart(tuple(items), currency, _latest(cart, ts))
     p[_P_LAST_CART_ADD_AT] = max(ts, profile.last_cart_add_at or ts)
     _add_affinity(
         p, profile, _key(props.get("category")), _key(props.get("brand")), _LOG_ADD, ts, settings
@@ -323,13 +328,18 @@ def _product_removed(
         return
     removed = props.get("quantity")
     items = []
+    found = False
     for item in profile.cart.items:
-        if item.product_id == product_id:
+        # A removal from before the line's last add was delivered late: the add stands.
+        if item.product_id == product_id and (item.added_at is None or ts >= item.added_at):
+            found = True
             left = 0 if removed is None else item.quantity - removed
             if left > 0:
                 items.append(attrs.evolve(item, quantity=left))
         else:
             items.append(item)
+    if not found:
+        return  # nothing in the cart changed (a product not in it)
     p[_P_CART] = Cart(
         tuple(items), profile.cart.currency if items else None, _latest(profile.cart, ts)
     )
@@ -356,7 +366,7 @@ def _cart_snapshot(
         if quantity is None:
             quantity = 1
         if product_id is not None and quantity > 0:
-            items.append(_cart_item(product, product_id, quantity))
+            items.append(_cart_item(product, product_id, quantity, ts))
     if tuple(items) != profile.cart.items:
         p[_P_CART] = Cart(
             tuple(items),
@@ -630,7 +640,7 @@ def _push_front(items: tuple[str, ...], item: str, limit: int) -> tuple[str, ...
     return (item,) + items[: limit - 1]  # noqa: RUF005
 
 
-def _cart_item(props: Mapping[str, Any], product_id: str, quantity: int) -> CartItem:
+def _cart_item(props: Mapping[str, Any], product_id: str, quantity: int, ts: float) -> CartItem:
     name = props.get("name")
     return CartItem(
         product_id=product_id,
@@ -639,6 +649,7 @@ def _cart_item(props: Mapping[str, Any], product_id: str, quantity: int) -> Cart
         name=name if isinstance(name, str) else None,
         category=_key(props.get("category")),
         brand=_key(props.get("brand")),
+        added_at=ts,
     )
 
 

@@ -259,3 +259,32 @@ def test_a_merge_sums_affinities_written_under_two_half_lives(clock):
     pz.track("anon", ev.PRODUCT_VIEWED, view("b", category="Shoes"))
     pz.identify("anon", user_id="u1")
     assert pz.affinities(user_id="u1")["category"] == {"shoes": pytest.approx(2.0)}
+
+
+def test_a_removal_delivered_after_a_later_add_leaves_that_add(pz, clock):
+    start = clock.now
+    clock.advance(600)
+    pz.track("v", ev.PRODUCT_ADDED, view("a"), timestamp=start)
+    pz.track("v", ev.PRODUCT_ADDED, view("b"), timestamp=start + 60)
+    pz.track("v", ev.PRODUCT_ADDED, view("a"), timestamp=start + 120)
+    pz.track("v", ev.PRODUCT_REMOVED, {"product_id": "a"}, timestamp=start + 90)  # late
+    pz.track("v", ev.PRODUCT_REMOVED, {"product_id": "b"}, timestamp=start + 90)
+    cart = pz.profile("v").cart
+    assert [(item.product_id, item.quantity) for item in cart.items] == [("a", 2)]
+
+
+def test_removing_a_product_not_in_the_cart_changes_nothing(pz, clock):
+    pz.track("v", ev.PRODUCT_ADDED, view("a"))
+    before = pz.profile("v").cart
+    clock.advance(3600)
+    pz.track("v", ev.PRODUCT_REMOVED, {"product_id": "zzz"})
+    assert pz.profile("v").cart == before  # still a cart left an hour ago
+    assert "cart_abandoner" in pz.segments("v")
+
+
+def test_a_line_in_another_currency_starts_the_cart_afresh(pz):
+    pz.track("v", ev.PRODUCT_ADDED, {**view("a", price=100.0), "currency": "USD"})
+    pz.track("v", ev.PRODUCT_ADDED, {**view("b", price=15000.0), "currency": "JPY"})
+    cart = pz.profile("v").cart
+    assert (cart.currency, float(cart.value)) == ("JPY", 15000.0)
+    assert [item.product_id for item in cart.items] == ["b"]
