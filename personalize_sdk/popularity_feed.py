@@ -9,6 +9,8 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from cachetools import TTLCache
+
 from . import events as ev
 from .events import Event
 from .popularity import CountedOrder, PopularityCounters, Ranked
@@ -19,11 +21,18 @@ Counted = CountedOrder | tuple[str, str, str | None, str | None, int] | None
 """What one event counted: an order's lines and pairs, or (metric, product id, category,
 brand, amount) for a view or an add, or None for nothing."""
 
+REMEMBERED = 100_000
+"""Caller message ids and order ids remembered (for a day) so a retry is not counted again."""
+
 
 class PopularityFeed:
     def __init__(self, counters: PopularityCounters | None = None) -> None:
         self.counters = counters if counters is not None else PopularityCounters()
         self._lock = threading.Lock()
+        self._counted: TTLCache[tuple[str, str], bool] = TTLCache(REMEMBERED, 86_400.0)
+        """What was counted and may come again: a retried event (the caller's message id),
+        an order reported twice (its order id). In this process: one another process counted
+        may be counted here too."""
 
     def record(self, event: Event) -> None:
         """Count a view, an add to cart or an order, at the event's time (validation has
@@ -34,12 +43,25 @@ class PopularityFeed:
         with self._lock:
             self._record(event)
 
+    def _again(self, key: tuple[str, str]) -> bool:
+        """Was this counted already? (Remembered from now on, if not.)"""
+        counted = self._counted
+        if key in counted:
+            return True
+        counted[key] = True
+        return False
+
     def _record(self, event: Event) -> Counted:
         """`record` with the lock held; what was counted, for a subclass that shares it."""
         props = event.properties
         ts = event.timestamp
         counters = self.counters
+        if event.caller_message_id and self._again(("message", event.message_id)):
+            return None
         if event.name == ev.ORDER_COMPLETED:
+            order_id = props.get("order_id")
+            if order_id is not None and self._again(("order", str(order_id))):
+                return None
             items = _order_lines(props.get("products"))
             return counters.record_order(items, ts) if items else None
         product_id = _product_id(props)

@@ -9,6 +9,8 @@ from typing import Any
 import msgpack
 import pytest
 
+from personalize_sdk import Personalizer
+from personalize_sdk import events as ev
 from personalize_sdk._exceptions import ConfigError, InvalidEvent
 from personalize_sdk.popularity import PopularityCounters, Ranked
 from tests.helpers import DAY, T0
@@ -552,3 +554,26 @@ def test_counts_and_pairs_made_elsewhere_are_added_as_they_are():
     assert [(r.product_id, r.count) for r in counters.bought_together(["w-1"], T0)] == [("w-2", 4)]
     with pytest.raises(InvalidEvent):
         counters.add_counts("w-1", None, None, T0, views=-1)
+
+
+def test_a_retried_event_and_an_order_reported_twice_are_counted_once(clock) -> None:
+    bestsellers = {"id": "bs", "kind": "recommendations", "strategy": "category_bestsellers"}
+    config = {"campaigns": [bestsellers]}
+    pz = Personalizer(config, clock=clock, strict=True)
+
+    def order(order_id: str, product_id: str, quantity: int, **options: Any) -> None:
+        line = {"product_id": product_id, "category": "Shoes", "quantity": quantity, "price": 5}
+        pz.track(None, ev.ORDER_COMPLETED, {"order_id": order_id, "products": [line]}, **options)
+
+    for _ in range(5):  # a webhook retried with its message id
+        order("o1", "retried", 1, user_id="u1", message_id="wh-1")
+    for _ in range(3):  # the same order from the browser and the webhook, no message id
+        order("o3", "twice", 1, user_id="u3")
+    order("o2", "real", 3, user_id="u2")
+    for _ in range(2):
+        pz.track("v", ev.PRODUCT_VIEWED, {"product_id": "seen"}, message_id="view-1")
+    assert pz.popularity is not None
+    assert pz.popularity.top_products(clock(), metric="orders") == (
+        Ranked("real", 3), Ranked("retried", 1), Ranked("twice", 1),
+    )  # fmt: skip
+    assert pz.popularity.top_products(clock(), metric="views") == (Ranked("seen", 1),)
