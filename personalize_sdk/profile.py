@@ -48,11 +48,13 @@ stores' encoding (msgpack) holds."""
 
 
 def finite_amount(amount: float) -> float:
-    """`amount` as a float, at most `MAX_AMOUNT`."""
+    """`amount` as a float, at most `MAX_AMOUNT` (NaN, from sums of saturated amounts such as
+    inf - inf, is taken as saturated too)."""
     try:
-        return min(float(amount), MAX_AMOUNT)
+        value = float(amount)
     except OverflowError:  # an int past the floats
         return MAX_AMOUNT
+    return value if value <= MAX_AMOUNT else MAX_AMOUNT
 
 
 @attrs.frozen(slots=True)

@@ -288,3 +288,14 @@ def test_a_line_in_another_currency_starts_the_cart_afresh(pz):
     cart = pz.profile("v").cart
     assert (cart.currency, float(cart.value)) == ("JPY", 15000.0)
     assert [item.product_id for item in cart.items] == ["b"]
+
+
+def test_merging_saturated_totals_stays_a_number(pz):
+    for shopper in ({"visitor_id": "anon"}, {"visitor_id": None, "user_id": "u1"}):
+        visitor = shopper.pop("visitor_id")
+        for order_id in ("x", "y"):
+            properties = {"order_id": order_id, "total": 1.7e308}
+            pz.track(visitor, ev.ORDER_COMPLETED, properties, **shopper)
+    pz.identify("anon", user_id="u1")
+    total = pz.profile(user_id="u1").orders.total
+    assert total == pytest.approx(1.7976931348623157e308)  # saturated, never NaN
