@@ -14,4 +14,9 @@ FAULTS: tuple[type[BaseException], ...] = (
     redis.exceptions.ClusterError,
     redis.exceptions.RedisClusterException,
     redis.exceptions.TryAgainError,
+    # A server that is there but cannot take writes for now: out of memory (maxmemory with
+    # noeviction), a replica after a failover. Every profile of a batch would be refused: the
+    # writes wait in the queue (bounded) until it can.
+    redis.exceptions.OutOfMemoryError,
+    redis.exceptions.ReadOnlyError,
 )
