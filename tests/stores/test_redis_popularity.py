@@ -3,6 +3,8 @@ after a sync, in day buckets that expire, and Redis being away never reaches the
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from personalize_sdk.events import Event
@@ -19,10 +21,14 @@ def event(name: str, ts: float = T0, **properties) -> Event:
     return Event(visitor_id="v", name=name, properties=properties, timestamp=ts, message_id="m")
 
 
+_ORDER_IDS = itertools.count()
+
+
 def order(*lines: tuple[str, int], ts: float = T0) -> Event:
+    """A new order (its own order id: one reported twice counts once)."""
     products = [{"product_id": pid, "category": "Watches", "brand": "Acme", "quantity": q}
                 for pid, q in lines]  # fmt: skip
-    return event("Order Completed", ts, order_id="o", products=products)
+    return event("Order Completed", ts, order_id=f"o{next(_ORDER_IDS)}", products=products)
 
 
 @pytest.fixture
