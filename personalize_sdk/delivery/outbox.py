@@ -236,8 +236,27 @@ class Outbox:
         self._ready.set()
         tasks = [asyncio.create_task(lane.run(), name=f"lane-{lane.name}") for lane in lanes]
         logged: dict[str, tuple[Any, ...]] = {}
+        try:
+            await self._dispatch_until(stop, logged)
+        finally:
+            # However the loop ended (a bug included): each lane's memory to its spool and its
+            # files unlocked, so the thread that replaces this one adopts them.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for lane in lanes:
+                lane.close()
+                try:
+                    await lane.forwarder.aclose()
+                except Exception:  # closing a connection that broke
+                    logger.debug("forwarder %r did not close cleanly", lane.name, exc_info=True)
+            self._log_counters(logged)
+
+    async def _dispatch_until(self, stop: Alarm, logged: dict[str, tuple[Any, ...]]) -> None:
+        """Sort the queued events to the lanes, round after round, until `stop` rings; then
+        the last of them."""
         next_log = time.monotonic() + self.settings.log_interval
-        ahead = settings.memory_bytes <= 0  # written ahead: on disk within _IDLE_TICK
+        ahead = self.settings.memory_bytes <= 0  # written ahead: on disk within _IDLE_TICK
         calm = _IDLE_TICK if ahead else _CALM_TICK
         longest = _IDLE_TICK if ahead else _LONGEST_IDLE_TICK
         idle = calm
@@ -254,16 +273,6 @@ class Outbox:
                 idle = min(idle * 2, longest)
         while self._dispatch():
             pass
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for lane in lanes:
-            lane.close()
-            try:
-                await lane.forwarder.aclose()
-            except Exception:  # closing a connection that broke
-                logger.debug("forwarder %r did not close cleanly", lane.name, exc_info=True)
-        self._log_counters(logged)
 
     def _dispatch(self) -> int:
         """Move queued events to the lanes; returns how many were moved."""

@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import attrs
 import pytest
@@ -523,3 +524,25 @@ def test_a_delivery_thread_that_died_is_replaced_and_flush_never_raises(sink: Si
         later = [pz.track("v1", "Page Viewed", {"n": n}) for n in range(20)]
         assert pz.flush(10.0) is True
     assert set(sink.message_ids()) == {first, *later}
+
+
+def test_what_a_dead_delivery_thread_had_spooled_is_delivered_by_the_next(
+    sink: Sink, tmp_path: Path
+):
+    def fatal(message: dict) -> dict:
+        if message.get("event") == "Fatal":
+            raise SystemExit("a hook that ends its thread")
+        return message
+
+    sink.script = [("status", 503, {"Retry-After": "1"})] * 3  # the first batches wait on disk
+    forwarder = HttpForwarder(sink.url, transform=fatal)
+    spooled = DeliverySettings(spool_dir=tmp_path / "spool", memory_bytes=0)
+    others = set(threading.enumerate())
+    with Personalizer(forwarders=[forwarder], delivery=spooled) as pz:
+        before = [pz.track("v1", "Page Viewed", {"n": n}) for n in range(20)]
+        assert _wait(lambda: pz.delivery_stats()["http"]["spilled"] >= 20)
+        pz.track("v1", "Fatal")
+        assert _wait(lambda: _delivery_threads(others) == 0)
+        after = pz.track("v1", "Page Viewed")  # a new thread: it adopts the dead one's files
+        assert pz.flush(15.0) is True
+    assert set(sink.message_ids()) >= {*before, after}
