@@ -11,6 +11,7 @@ see `_async_twins`), which never block the event loop.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import threading
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -56,6 +57,7 @@ from .widget import Widget
 from .widget_pipeline import WidgetPipeline
 
 logger = logging.getLogger("personalize_sdk")
+T = TypeVar("T")
 
 _NO_SEGMENTS: frozenset[str] = frozenset()
 """What `widgets` passes when no campaign reads segments: none are evaluated."""
@@ -592,9 +594,9 @@ class Personalizer(AsyncTwins):
         queued, waiting at most `timeout` seconds for both together (default: the config's
         `delivery.drain_timeout`, 5 s). True when nothing is left; never waits without a
         bound."""
-        budget = self.config.delivery.drain_timeout if timeout is None else max(0.0, timeout)
+        budget = self._drain_timeout() if timeout is None else max(0.0, timeout)
         deadline = time.monotonic() + budget
-        written = self.store.flush(budget) is not False  # None: a store that returns nothing
+        written = self._flush_store(budget)
         if self._outbox is None:
             return written
         return self._outbox.flush(max(0.0, deadline - time.monotonic())) and written
@@ -606,15 +608,28 @@ class Personalizer(AsyncTwins):
         strict mode)."""
         if not self._closed:
             self._closed = True
-            deadline = time.monotonic() + self.config.delivery.drain_timeout
+            budget = self._drain_timeout()
             for source in self.config_sources:
                 source.stop()
             feed_close = getattr(self._popularity_feed, "close", None)
             if callable(feed_close):
                 feed_close()  # pushes the counts not yet shared
+            # The store first: a profile write has no disk to wait on, a forwarder's event has.
+            self._flush_store(budget)
             if self._outbox is not None:
                 self._outbox.close()  # within the drain timeout; the rest waits on disk
-            self.store.close(timeout=max(0.0, deadline - time.monotonic()))
+            _with_timeout(self.store.close, 0.0)  # flushed already: released at once
+
+    def _drain_timeout(self) -> float:
+        """How long `flush` and `close` may wait: the delivery settings' drain timeout."""
+        if self._outbox is not None:
+            return self._outbox.settings.drain_timeout
+        return self.config.delivery.drain_timeout
+
+    def _flush_store(self, timeout: float) -> bool:
+        """`store.flush(timeout)`; whether it is all written (None: a store that says
+        nothing)."""
+        return _with_timeout(self.store.flush, timeout) is not False
 
     def __enter__(self) -> Personalizer:
         return self
@@ -792,6 +807,18 @@ def _merge_visitor(
     if visitor is not None:
         customer = merge(customer, visitor, settings)
     return with_traits(customer, traits)
+
+
+def _with_timeout(method: Callable[..., T], timeout: float) -> T:
+    """`method(timeout=timeout)`, or `method()` for a store of the shop's own written to the
+    protocol's older form, whose `flush` and `close` take no timeout."""
+    try:
+        parameters = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature
+        return method()
+    if any(p.name == "timeout" or p.kind is p.VAR_KEYWORD for p in parameters):
+        return method(timeout=timeout)
+    return method()
 
 
 def _merge_customer(

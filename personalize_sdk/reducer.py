@@ -545,7 +545,7 @@ def _add_affinity(
     affinity (see `affinity`)."""
     half_life = settings.half_life
     kept = p[_P_AFFINITY_HALF_LIFE]
-    if kept != half_life:
+    if kept is not half_life and kept != half_life:  # the same float object, mostly
         if kept is not None:  # a config changed the half-life: the scores as of now, rebased
             at = p[_P_LAST_SEEN]
             for index in (_P_CATEGORY_AFFINITY, _P_BRAND_AFFINITY):

@@ -18,6 +18,8 @@ from personalize_sdk import (
     StoreUnavailable,
 )
 from personalize_sdk import events as ev
+from personalize_sdk.delivery_config import DeliverySettings
+from personalize_sdk.forwarders import FileForwarder
 from tests.helpers import T0, view
 
 
@@ -158,3 +160,51 @@ def test_close_is_idempotent_and_works_as_a_context_manager(clock):
         pz.flush()
     pz.close()
     assert pz.clock() == T0
+
+
+class StoreOfTheOlderProtocol(MemoryStore):
+    """A shop's store written when `flush` and `close` took no timeout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def flush(self) -> None:  # type: ignore[override]
+        self.calls.append("flush")
+
+    def close(self) -> None:  # type: ignore[override]
+        self.calls.append("close")
+        super().close()
+
+
+class TimedStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: list[tuple[str, float]] = []
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        self.timeouts.append(("flush", timeout))
+        return True
+
+    def close(self, timeout: float = 5.0) -> None:
+        self.timeouts.append(("close", timeout))
+        super().close(timeout)
+
+
+def test_a_store_of_the_older_protocol_is_flushed_and_closed_without_a_timeout():
+    store = StoreOfTheOlderProtocol()
+    pz = Personalizer(store=store)
+    pz.track("v1", ev.PAGE_VIEWED)
+    assert pz.flush(timeout=1.0) is True
+    pz.close()
+    assert store.calls == ["flush", "flush", "close"]
+
+
+def test_the_store_is_flushed_within_the_drain_timeout_before_it_is_closed(tmp_path):
+    store = TimedStore()
+    delivery = DeliverySettings(spool_dir=tmp_path / "spool", drain_timeout=3.0)
+    forwarder = FileForwarder(tmp_path / "events")
+    pz = Personalizer(store=store, forwarders=[forwarder], delivery=delivery)
+    assert pz.flush() is True
+    pz.close()
+    assert store.timeouts == [("flush", 3.0), ("flush", 3.0), ("close", 0.0)]
