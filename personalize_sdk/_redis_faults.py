@@ -1,5 +1,8 @@
 """`FAULTS`: the errors that mean Redis is away (or a part of a cluster is), not that a
 command was wrong: the stores and the config listener count them, degrade, and try again later.
+
+`REFUSALS`: a server that is there, reads included, but takes no write for now. The writer keeps
+its writes queued and tries again later, without opening the breaker the reads go through.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ FAULTS: tuple[type[BaseException], ...] = (
     redis.exceptions.ClusterError,
     redis.exceptions.RedisClusterException,
     redis.exceptions.TryAgainError,
-    # A server that is there but cannot take writes for now: out of memory (maxmemory with
-    # noeviction), a replica after a failover. Every profile of a batch would be refused: the
-    # writes wait in the queue (bounded) until it can.
-    redis.exceptions.OutOfMemoryError,
-    redis.exceptions.ReadOnlyError,
+)
+
+REFUSALS: tuple[type[BaseException], ...] = (
+    redis.exceptions.OutOfMemoryError,  # maxmemory reached, under noeviction
+    redis.exceptions.ReadOnlyError,  # a replica, after a failover
 )

@@ -62,6 +62,7 @@ from redis.retry import Retry
 
 from ._exceptions import ConfigError, StoreUnavailable
 from ._redis_faults import FAULTS as _FAULTS
+from ._redis_faults import REFUSALS as _REFUSALS
 from ._redis_fork import fork_safe
 from ._redis_layout import (
     CAS_WRITE,
@@ -99,6 +100,9 @@ queued for the visitor then is moved to the customer as it is written (refused a
 _FORGET_FLUSH = 5.0
 """Seconds `forget` waits for the queue (while Redis answers), so that what it erases is all
 in Redis: an erasure matters more than its speed."""
+_REFUSED_PAUSE = 1.0
+"""Seconds the writer waits after Redis refused a batch (out of memory, read-only) before it
+tries again."""
 
 
 @attrs.define(eq=False)
@@ -770,6 +774,18 @@ class RedisStore:
                 try:
                     self._write(batch, done)
                     self.breaker.success()
+                except _REFUSALS as error:
+                    # Up, and reads work: the breaker stays closed for them; these wait.
+                    with self._lock:
+                        self._put_back(batch, done)
+                        self._in_flight = 0
+                        self._trim()
+                    self.breaker.success()  # it answered: were this the probe, it reports
+                    if self._count("faults.write_refused") == 1:
+                        logger.warning("Redis at %s refuses writes for now: %s; they wait in "
+                                       "the queue (logged once, counted in stats())",
+                                       self.url, error)  # fmt: skip
+                    time.sleep(_REFUSED_PAUSE)
                 except _FAULTS as error:
                     # What the write did before the fault (profiles written, events moved to
                     # a customer) is done: sent again it would count twice.
@@ -842,7 +858,7 @@ class RedisStore:
                 fault: Exception | None = None
                 for key, result in written.items():
                     if isinstance(result, Exception):
-                        if isinstance(result, _FAULTS):  # its node's (a cluster): sent again
+                        if isinstance(result, _FAULTS + _REFUSALS):  # sent again later
                             fault = result
                         else:  # this profile's alone (cannot be encoded, a key of another type)
                             self._unwritable(key, by_key[key], result)

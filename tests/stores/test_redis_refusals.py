@@ -1,6 +1,6 @@
 """A Redis that is up but refuses every write for now (out of memory, a replica after a
-failover) is a fault, not each profile's loss: the writes wait in the queue and land once it
-takes them again, each once."""
+failover) loses nothing: the writes wait in the queue and land once it takes them again, each
+once; and the breaker stays closed, so pages go on reading what Redis has meanwhile."""
 
 from __future__ import annotations
 
@@ -36,12 +36,18 @@ def test_writes_wait_while_the_server_refuses_them_all(server: Any, refuse, acce
     admin = redis.Redis(port=server.port)
     store = RedisStore(server.url)
     pz = Personalizer(store=store, strict=True)
+    pz.track("earlier", "Product Viewed", view("sku-1"))
+    assert store.flush(5.0) is True
     for command in refuse:
         admin.execute_command(*command)
     for number in range(5):
         pz.track(f"v{number}", "Product Viewed", view("sku-1"))
-    assert store.flush(1.0) is False
+    assert store.flush(1.5) is False
     assert store.stats().get("write_errors", 0) == 0
+    assert not store.breaker.is_open
+    other_process = Personalizer(store=RedisStore(server.url), strict=True)
+    assert other_process.profile("earlier").counters == {"Product Viewed": 1}  # reads go on
+    other_process.close()
     for command in accept:
         admin.execute_command(*command)
     assert store.flush(15.0) is True
