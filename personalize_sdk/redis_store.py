@@ -217,6 +217,11 @@ class RedisStore:
         self._idle = threading.Condition(self._lock)
         self._writing = 0
         self._in_flight = 0
+        self._writing_keys: frozenset[str] = frozenset()
+        """The profiles of the batch the writer has taken (`pop` waits for it to land)."""
+        self._erase_after_write: set[str] = set()
+        """Profiles `pop` erased while a batch with their events was still being written: the
+        writer deletes them again once it is done."""
         """Ops the writer has taken from the queue and not yet written (or put back)."""
         self._load_cas = False
         """The server answered that it has no `CAS_WRITE`: load it before the next write."""
@@ -640,11 +645,20 @@ class RedisStore:
         Decoded after the delete: a stored profile this release cannot read (corrupt, or a
         newer release's) is erased all the same, and counts as one with no aliases (logged)."""
         self._before_direct("forget", _FORGET_FLUSH)
+        with self._idle:
+            self._queue.discard(key)  # the writer would write them back, as a new profile
+            # A batch the writer has taken already, with this shopper's events, lands first:
+            # deleted before it, the profile would be written again.
+            deadline = time.monotonic() + _FORGET_FLUSH
+            while key in self._writing_keys and (left := deadline - time.monotonic()) > 0:
+                self._idle.wait(left)
         redis_key = self.keys.profile(key)
         data = self._direct(lambda: self.redis.hget(redis_key, "d"))
         self._direct(lambda: self.redis.delete(redis_key))
         with self._lock:
             self._queue.discard(key)  # the writer would write them back, as a new profile
+            if key in self._writing_keys:  # still being written: deleted again after it
+                self._erase_after_write.add(key)
             self._cache.pop(key, None)
             self._changed_here(key)
         self._publish(key)
@@ -656,6 +670,22 @@ class RedisStore:
             logger.warning("personalize erased the stored profile %r, which it could not read: %s",
                            key, error)  # fmt: skip
             return None
+
+    def _erase_again(self, keys: set[str]) -> None:
+        """Delete profiles a batch may have written back after `pop` erased them (the writer,
+        once that batch is done)."""
+        try:
+            for key in keys:  # one by one: on a cluster, each is in a slot of its own
+                self.redis.delete(self.keys.profile(key))
+        except _FAULTS as error:
+            self._fault("forget", error)
+            logger.error("personalize could not erase %d profiles again after a write that "
+                         "was under way: %s", len(keys), error)  # fmt: skip
+            return
+        with self._lock:
+            for key in keys:
+                self._cache.pop(key, None)
+        self._publish(*keys)
 
     def unlink(self, visitor_id: str) -> None:
         self._before_direct("forget", _FORGET_FLUSH)
@@ -770,6 +800,7 @@ class RedisStore:
                     batch = self._queue.take(self.batch_size)
                     self._writing += 1
                     self._in_flight = sum(map(len, batch.values()))
+                    self._writing_keys = frozenset(batch)
                 done: set[_Op] = set()
                 try:
                     self._write(batch, done)
@@ -801,7 +832,12 @@ class RedisStore:
                     with self._idle:
                         self._writing -= 1
                         self._in_flight = 0
+                        self._writing_keys = frozenset()
+                        erase = self._erase_after_write.intersection(batch)
+                        self._erase_after_write -= erase
                         self._idle.notify_all()
+                    if erase:
+                        self._erase_again(erase)
             with self._idle:
                 self._idle.notify_all()
 

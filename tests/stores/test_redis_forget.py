@@ -7,7 +7,7 @@ import pytest
 
 from personalize_sdk import Personalizer
 from tests.stores.conftest import redis_client
-from tests.stores.redis_helpers import holding_the_writer
+from tests.stores.redis_helpers import gated, holding_the_writer
 
 pytest.importorskip("redis")
 
@@ -68,3 +68,21 @@ def test_forget_erases_the_shoppers_events_still_queued(make, monkeypatch):
     assert store.flush()
     assert make().load("v:gone") is None
     assert store.stats()["pending"] == 0
+
+
+def test_forget_while_the_writer_holds_that_shoppers_batch(make, monkeypatch):
+    # The batch lands after the erasure (a writer slower than `forget` waits): the profile it
+    # writes back is erased again once it is done.
+    monkeypatch.setattr(redis_store, "_FORGET_FLUSH", 0.2)
+    store = make()
+    pz = Personalizer(store=store, strict=True)
+    entered, release = gated(store, "_write")
+    pz.track("gone", "Page Viewed")  # the writer takes this batch, and is held
+    assert entered.wait(10)
+    pz.forget("gone")
+    release.set()
+    assert store.flush()
+    assert make().load("v:gone") is None
+    pz.track("gone", "Page Viewed")  # a new visit after the erasure is kept
+    assert store.flush()
+    assert make().load("v:gone").counters == {"Page Viewed": 1}
