@@ -40,7 +40,7 @@ TARGET_JS_GZIP = 6 * 1024
 SLOTS = ("top", "side", "overlay", "cart", "recently_viewed", "floating", "scratch_coupon",
          "recommendations", "editorial", "promo-1", "promo-2", "promo-3")  # fmt: skip
 PAGE_TYPES = ("home", "category", "product", "search", "cart", "checkout")
-SEGMENTS = ("new_visitor", "returning", "window_shopper", "buyer_intent", "first_time_buyer",
+SEGMENTS = ("new_visitor", "returning", "browser", "buyer_intent", "first_time_buyer",
             "repeat_buyer", "high_value", "at_risk", "cart_abandoner",
             "browse_abandoner")  # fmt: skip
 
