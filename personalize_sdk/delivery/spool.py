@@ -94,23 +94,28 @@ class _Segment:
 
     def remove(self) -> None:
         # Unlinked while locked: no other process can claim it in between.
-        for path in (self.path, Path(str(self.path) + ".done")):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-        os.close(self.done)
-        self.lock.close()
+        try:
+            for path in (self.path, Path(str(self.path) + ".done")):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+        finally:  # a file that cannot go (a read-only disk) still releases its lock
+            self._close()
 
     def set_aside(self) -> Path:
         """Keep the file as ``*.spool.unreadable`` for a person to look at; returns its path."""
         aside = self.path.with_name(self.path.name + UNREADABLE)
-        self.path.rename(aside)  # while locked, as in `remove`
-        Path(str(self.path) + ".done").unlink(missing_ok=True)
-        os.close(self.done)
-        self.lock.close()
+        try:
+            self.path.rename(aside)  # while locked, as in `remove`
+            Path(str(self.path) + ".done").unlink(missing_ok=True)
+        finally:
+            self._close()
         return aside
 
     def release(self) -> None:
         """Close without deleting (the file stays for the next start)."""
+        self._close()
+
+    def _close(self) -> None:
         os.close(self.done)
         self.lock.close()
 
@@ -348,7 +353,9 @@ class Spool:
             self._pending.clear()  # this file's: they would follow the damage
         self._segments.remove(segment)
         self.records -= segment.records  # left unread past the damage (if this process wrote it)
-        self.refused += segment.records
+        if segment.records:
+            self.refused += segment.records
+            self.disk_error = f"{segment.path.name} was damaged: kept as {aside.name}"
         self.bytes -= segment.size
         self.unreadable_files += 1
 
@@ -415,20 +422,18 @@ class Spool:
                 start = _DONE.unpack(Path(str(path) + ".done").read_bytes()[: _DONE.size])[0]
             size = path.stat().st_size
             records, damaged = _scan(path, start)
+            segment = _Segment(path, lock, start, records, size, damaged)
             if not records and size > start:  # not one record: another format, or damaged
-                aside = path.with_name(path.name + UNREADABLE)
+                aside = segment.set_aside()
                 logger.warning(
                     "spool %s: %d bytes hold no event this version can read; kept as %s",
                     path,
                     size - start,
                     aside.name,
                 )
-                path.rename(aside)
-                Path(str(path) + ".done").unlink(missing_ok=True)
                 self.unreadable_files += 1
-                lock.close()
                 return None
-            return _Segment(path, lock, start, records, size, damaged)
+            return segment
         except OSError:
             lock.close()
             raise
