@@ -12,6 +12,7 @@ Pure: no I/O. ``decode(encode(p)) == p`` for every profile the reducer builds (p
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -26,6 +27,9 @@ from .profile import Cart, CartItem, Profile, PurchaseHistory, Session
 VERSION = 1
 _VERSION_KEY = "_v"
 _new_tuple = tuple.__new__
+
+
+logger = logging.getLogger("personalize_sdk")
 
 
 class ProfileDecodeError(PersonalizeError, ValueError):
@@ -66,6 +70,17 @@ _PACKERS = threading.local()
 
 _Plan = tuple[tuple[str, Any, "Callable[[Any], Any] | None"], ...]
 """Per field of a NamedTuple, in order: (name, default or `_REQUIRED`, converter or None)."""
+
+
+def decode_erased(key: str, raw: bytes) -> Profile | None:
+    """`decode` of the profile `key` a store has just deleted; None (logged) when it cannot
+    be read (corrupt, or a newer release's): it is erased all the same, with no aliases."""
+    try:
+        return decode(raw)
+    except ProfileDecodeError as error:
+        logger.warning("personalize erased the stored profile %r, which it could not read: %s",
+                       key, error)  # fmt: skip
+        return None
 
 
 def _plan(cls: Any, converters: Mapping[str, Callable[[Any], Any]]) -> _Plan:

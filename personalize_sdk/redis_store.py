@@ -79,7 +79,7 @@ from .circuit_breaker import CircuitBreaker
 from .invalidation_log import InvalidationLog
 from .local_cache import LocalCache
 from .profile import Profile, profile_key
-from .profile_codec import ProfileDecodeError, decode, encode
+from .profile_codec import ProfileDecodeError, decode, decode_erased, encode
 from .store import Change
 from .write_queue import WriteQueue
 
@@ -662,14 +662,7 @@ class RedisStore:
             self._cache.pop(key, None)
             self._changed_here(key)
         self._publish(key)
-        if data is None:
-            return None
-        try:
-            return decode(data)
-        except ProfileDecodeError as error:
-            logger.warning("personalize erased the stored profile %r, which it could not read: %s",
-                           key, error)  # fmt: skip
-            return None
+        return None if data is None else decode_erased(key, data)
 
     def _erase_again(self, keys: set[str]) -> None:
         """Delete profiles a batch may have written back after `pop` erased them (the writer,

@@ -21,7 +21,6 @@ Anonymous profiles not updated for `anonymous_ttl` seconds (default 90 days) are
 
 from __future__ import annotations
 
-import logging
 import os
 import sqlite3
 import threading
@@ -34,10 +33,8 @@ from typing import Any
 
 from ._exceptions import ConfigError, StoreUnavailable
 from .profile import Profile, profile_key
-from .profile_codec import ProfileDecodeError, decode, encode
+from .profile_codec import decode, decode_erased, encode
 from .store import Change
-
-logger = logging.getLogger("personalize_sdk.sqlite")
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -137,7 +134,7 @@ class SQLiteStore:
         with self._write() as db:
             raw = _one(db, "SELECT data FROM profiles WHERE key = ?", key)
             db.execute("DELETE FROM profiles WHERE key = ?", (key,))
-        return None if raw is None else _erased(key, raw)
+        return None if raw is None else decode_erased(key, raw)
 
     def unlink(self, visitor_id: str) -> None:
         with self._write() as db:
@@ -294,16 +291,6 @@ class SQLiteStore:
                 "DELETE FROM profiles WHERE key LIKE 'v:%' AND updated_at < ?",
                 (now - self.anonymous_ttl,),
             )
-
-
-def _erased(key: str, raw: bytes) -> Profile | None:
-    """The profile `raw` of `key`, just deleted; None when it cannot be decoded."""
-    try:
-        return decode(raw)
-    except ProfileDecodeError as error:
-        logger.warning("personalize erased the stored profile %r, which it could not read: %s",
-                       key, error)  # fmt: skip
-        return None
 
 
 def _one(db: sqlite3.Connection, sql: str, value: str) -> Any:
