@@ -54,6 +54,13 @@ class AsyncTwins:
             return await asyncio.to_thread(call, *args, **kwargs)
         return call(*args, **kwargs)
 
+    async def _off_the_loop(self: Personalizer, call: Callable[..., T], /, *args: Any) -> T:
+        """`call(*args)` in a worker thread, unless the store is in memory (no I/O): for the
+        calls that go to the store directly and wait for it (a login, an erasure)."""
+        if isinstance(self.store, MemoryStore):
+            return call(*args)
+        return await asyncio.to_thread(call, *args)
+
     async def atrack(
         self: Personalizer,
         visitor_id: str | None,
@@ -75,15 +82,11 @@ class AsyncTwins:
     ) -> Profile | None:
         """`identify` for async code: in a worker thread unless the store is in memory (a
         login is rare and its merge writes through to the store)."""
-        if isinstance(self.store, MemoryStore):
-            return self.identify(visitor_id, user_id, traits)
-        return await asyncio.to_thread(self.identify, visitor_id, user_id, traits)
+        return await self._off_the_loop(self.identify, visitor_id, user_id, traits)
 
     async def aalias(self: Personalizer, previous_id: str, user_id: str) -> Profile | None:
         """`alias` for async code: in a worker thread unless the store is in memory."""
-        if isinstance(self.store, MemoryStore):
-            return self.alias(previous_id, user_id)
-        return await asyncio.to_thread(self.alias, previous_id, user_id)
+        return await self._off_the_loop(self.alias, previous_id, user_id)
 
     async def abeacon(
         self: Personalizer,
@@ -100,9 +103,7 @@ class AsyncTwins:
     async def aforget(self: Personalizer, user_or_visitor_id: str) -> None:
         """`forget` for async code: in a worker thread unless the store is in memory (an
         erasure goes to the store and waits for it)."""
-        if isinstance(self.store, MemoryStore):
-            return self.forget(user_or_visitor_id)
-        return await asyncio.to_thread(self.forget, user_or_visitor_id)
+        return await self._off_the_loop(self.forget, user_or_visitor_id)
 
     async def aexplain(
         self: Personalizer, visitor_id: str | None = None, *, user_id: str | None = None

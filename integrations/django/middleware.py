@@ -13,8 +13,8 @@ For each request outside the SDK's own routes (``{prefix}/...``, answered by the
 - ``request.personalize`` is a `RequestPersonalize` bound to the visitor, the logged-in user
   (``str(user.pk)``) and the `Page` of the URL (a view may replace ``request.personalize.page``
   with a richer one: the page view is tracked with it);
-- a GET answered 200 with ``text/html`` is tracked as ``Page Viewed`` (under ASGI, with a store
-  that may block, off the event loop);
+- a GET answered 200 with ``text/html`` is tracked as ``Page Viewed`` (under ASGI through the
+  async twin, so that no store makes the event loop wait);
 - after a logout (``user_logged_out``) the response carries a new visitor's cookie.
 """
 
@@ -29,7 +29,6 @@ from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
 from personalize_sdk import Page
-from personalize_sdk.memory_store import MemoryStore
 
 from .._handle import RequestPersonalize
 from .._visitor import Visitor, request_visitor, visitor_cookie
@@ -76,12 +75,9 @@ class PersonalizeMiddleware:
         visitor = _begin(request, runtime, await _auser_id(request))
         response = await get_response(request)
         page_view = _finish(request, response, runtime, visitor)
-        if page_view is None:
-            return response
-        if isinstance(runtime.personalizer.store, MemoryStore):
-            _track(request, page_view)  # folded in memory: microseconds, no I/O
-        else:
-            # SQLite's busy wait or a Redis round trip must not stall the event loop.
+        if page_view is not None:
+            # The async twin: a store that may block (SQLite's busy wait) is used from a
+            # worker thread, Redis through its asyncio client; memory directly.
             await _atrack(request, page_view)
         return response
 
