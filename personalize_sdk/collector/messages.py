@@ -23,6 +23,7 @@ is applied whole; its errors are named in Segment's terms (``anonymousId``, not 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
@@ -206,10 +207,11 @@ def _group_traits(group_id: Any, traits: Any, limits: EventLimits) -> dict[str, 
 
 
 def _id(value: Any, field: str, limits: EventLimits) -> str | None:
-    """Segment allows numbers as ids; they are kept as text. An empty id is no id."""
+    """Segment allows numbers as ids; they are kept as text (finite ones: the NaN and Infinity
+    that Python's JSON reads are no ids). An empty id is no id."""
     if value is None or value == "":
         return None
-    if type(value) in (int, float):
+    if type(value) is int or (type(value) is float and math.isfinite(value)):
         value = str(value)
     return check_id(value, field, limits)
 

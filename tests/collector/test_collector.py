@@ -141,6 +141,18 @@ def test_identify_by_user_id_only_sets_the_customers_traits(client, pz):
     assert pz.profile(user_id="42").traits["email_opt_in"] is True
 
 
+def test_an_id_of_nan_or_infinity_is_refused(client, pz):
+    # Python's JSON reads NaN and Infinity (JavaScript's JSON.stringify writes null for them)
+    for number in ("NaN", "Infinity", "-Infinity"):
+        body = f'{{"userId": {number}, "event": "Page Viewed"}}'
+        answer = client.post(
+            "/v1/track", content=body, headers={**AUTH, "content-type": "application/json"}
+        )
+        assert answer.status_code == 400, number
+        assert "userId" in answer.text
+    assert pz.store.load("u:nan") is None and pz.store.load("u:inf") is None
+
+
 def test_a_batch_merges_its_context_and_lands_every_item(client, pz):
     body = {
         "batch": [_track(n, context={"ip": "1.2.3.4"}) for n in range(5)]
