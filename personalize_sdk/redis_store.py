@@ -442,8 +442,8 @@ class RedisStore:
         """The server refused `READ_SHOPPER` (a cluster, or a proxy refusing another slot's
         key): read the link and the customer apart from now on. A fault (a cluster node down
         answers with an error too) is not a refusal: it goes on as one."""
-        if isinstance(error, _FAULTS):
-            raise error
+        if isinstance(error, _FAULTS) or str(error).startswith("WRONGTYPE"):
+            raise error  # a fault, or this shopper's key holding something else: no refusal
         if self.follows_links:
             self.follows_links = False
             logger.info("personalize reads linked visitors in two round trips: %s", error)

@@ -200,6 +200,17 @@ def test_a_server_refusing_to_follow_the_link_gets_the_two_reads_from_then_on(ma
     assert calls[3:] == ["EVALSHA"]  # not tried again
 
 
+def test_a_link_key_holding_something_else_fails_that_shoppers_read_only(make):
+    writer = Personalizer(store=make(), strict=True)
+    writer.identify("v2", user_id="u-2", traits={"a": 1})
+    store = make()
+    store.redis.hset(store.keys.link("bad"), "d", "not a link")  # tampered: a hash
+    pz = Personalizer(store=store, strict=False)
+    assert pz.profile("bad").counters == {}  # that shopper degrades to an unknown one
+    assert store.follows_links  # one shopper's data is no refusal of the one-round-trip read
+    assert pz.profile("v2").traits == {"a": 1}
+
+
 def test_the_asyncio_prefetch_of_a_linked_visitor_brings_the_customer_in_one_command(make):
     other = Personalizer(store=make(), strict=True)
     other.identify("v2", user_id="u-2", traits={"tier": "gold"})
