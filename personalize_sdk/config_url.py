@@ -13,6 +13,7 @@ is not fetched again until the server's copy changes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -51,12 +52,19 @@ class UrlConfigSource(ConfigSource):
         # The client is made in the thread that uses it: a forked child makes its own.
         with httpx.Client(timeout=self.timeout, headers=self.headers) as client:
             while not self._stopping():
-                if self._wait(self.poll(client)):
+                try:
+                    wait = self.poll(client)
+                except Exception as error:  # noqa: BLE001 - whatever a server sends: one fault
+                    wait = self._failed("internal", f"{self.url}: {type(error).__name__}: {error}")
+                if self._wait(wait):
                     return
 
     def poll(self, client: httpx.Client) -> float:
-        """Ask once; the seconds to wait before asking again."""
+        """Ask once; the seconds to wait before asking again. The whole request, body
+        included, must be done within `timeout` (httpx's own applies to each read: a server
+        dripping a byte at a time would hold this thread for ever)."""
         headers = {} if self.etag is None else {"If-None-Match": self.etag}
+        deadline = time.monotonic() + self.timeout
         try:
             with client.stream("GET", self.url, headers=headers) as response:
                 if response.status_code == 304:  # Not Modified
@@ -72,10 +80,18 @@ class UrlConfigSource(ConfigSource):
                         return self._failed(
                             "too_large", f"{self.url} sent more than {self.max_bytes} bytes"
                         )
+                    if time.monotonic() > deadline:
+                        return self._failed(
+                            "network", f"{self.url}: the body took over {self.timeout:g} s"
+                        )
                 etag = response.headers.get("etag")
+                if etag is not None and not etag.isascii():
+                    etag = None  # it could not be sent back (headers are ASCII): ask in full
                 format = _format_of(response.headers.get("content-type", ""), self.url)
         except httpx.HTTPError as error:
             return self._failed("network", f"{self.url}: {type(error).__name__}: {error}")
+        if self._stopping():
+            return self.interval  # closed while the body came: nothing is applied any more
         self._count("fetched")
         self._offer(bytes(body), format=format, source=self.url)
         self.etag = etag  # a rejected config too: asked for again only once it changes

@@ -26,6 +26,10 @@ class ConfigServer:
         self.content_type = "application/toml"
         self.status = 200
         self.delay = 0.0
+        self.drip = 0.0
+        """Seconds between the bytes of a 200's body (a server trickling it out)."""
+        self.etag: str | None = None
+        """Sent in place of the body's digest (the bytes of its UTF-8, as a server may)."""
         self.etags = True
         self.requests: list[dict[str, str]] = []
         server = self
@@ -34,7 +38,7 @@ class ConfigServer:
             def do_GET(self) -> None:
                 server.requests.append({"path": self.path, **self.headers})
                 time.sleep(server.delay)
-                etag = '"' + hashlib.sha256(server.body).hexdigest()[:12] + '"'
+                etag = server.etag or '"' + hashlib.sha256(server.body).hexdigest()[:12] + '"'
                 if server.status != 200:
                     self.send_response(server.status)
                     self.send_header("Content-Length", "0")
@@ -47,10 +51,15 @@ class ConfigServer:
                     self.send_response(200)
                     self.send_header("Content-Type", server.content_type)
                     self.send_header("Content-Length", str(len(server.body)))
-                    if server.etags:
-                        self.send_header("ETag", etag)
+                    if server.etags:  # latin-1 on the wire: these are the UTF-8 bytes
+                        self.send_header("ETag", etag.encode().decode("latin-1"))
                     self.end_headers()
-                    self.wfile.write(server.body)
+                    if not server.drip:
+                        self.wfile.write(server.body)
+                    for byte in server.body if server.drip else b"":
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(server.drip)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -186,3 +195,26 @@ def test_a_body_over_the_limit_is_refused(server):
     with pz:
         wait_until(lambda: pz.stats().get("config.url.faults.too_large", 0) >= 1)
         assert pz.config_generation == 1
+
+
+def test_an_etag_that_is_not_ascii_never_stops_the_polling(server):
+    server.etag = '"café-1"'
+    server.body = sale().encode()
+    pz, _ = watching(server)
+    with pz:
+        wait_until(lambda: "Flash sale on" in pz.render("v1", HOME))
+        server.body = sale("Second sale").encode()
+        wait_until(lambda: "Second sale" in pz.render("v1", HOME))  # still polling
+        assert all("If-None-Match" not in request for request in server.requests)
+
+
+def test_a_body_trickling_past_the_timeout_is_a_network_fault_and_close_is_prompt(server):
+    server.body = sale().encode()
+    server.drip = 0.05  # the body takes seconds; each byte comes well within the timeout
+    pz, source = watching(server, timeout=0.5)
+    with pz:
+        wait_until(lambda: pz.stats().get("config.url.faults.network", 0) >= 1)
+        assert pz.render("v1", HOME) == ""
+    started = time.monotonic()
+    source.stop()
+    assert time.monotonic() - started < 1.5
