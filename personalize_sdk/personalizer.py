@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -140,6 +141,7 @@ class Personalizer(AsyncTwins):
         """Signs values the browser keeps (the visitor cookie of the integrations)."""
         self._key = key
         self._swap_lock = threading.Lock()
+        _LIVE.add(self)  # a forked child gets a fresh `_swap_lock` (`_after_fork_in_child`)
         # A store shared by many processes may share the popularity counters too (RedisStore):
         # bestsellers then count the whole fleet's orders, not this process's.
         shared = getattr(self.store, "popularity_feed", None)
@@ -807,6 +809,21 @@ def _merge_visitor(
     if visitor is not None:
         customer = merge(customer, visitor, settings)
     return with_traits(customer, traits)
+
+
+_LIVE: weakref.WeakSet[Personalizer] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """A fork while a config source's thread was swapping configs (gunicorn --preload) leaves
+    the child a `_swap_lock` held by no thread of its own: every later swap would wait on it
+    for ever. The child's swaps start afresh."""
+    for personalizer in list(_LIVE):
+        personalizer._swap_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _with_timeout(method: Callable[..., T], timeout: float) -> T:

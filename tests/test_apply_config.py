@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any
@@ -121,3 +122,18 @@ def test_calls_in_flight_see_one_config_or_the_other_never_a_mix(clock):
     assert seen == {"a", "b"}  # never "": a mix of the two configs shows nothing
     assert swaps >= SWAPS
     assert pz.config_generation == swaps + 1
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_child_forked_during_a_swap_swaps_configs_all_the_same(clock):
+    pz = Personalizer(flavour("a"), clock=clock, strict=True)
+    with pz._swap_lock:  # a config source's thread in the middle of a swap, as the fork comes
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child reports by its exit status
+            done = threading.Event()
+            threading.Thread(
+                target=lambda: (pz.apply_config(flavour("b")), done.set()), daemon=True
+            ).start()
+            os._exit(0 if done.wait(5.0) else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
