@@ -604,10 +604,10 @@ class Personalizer(AsyncTwins):
         return self._outbox.flush(max(0.0, deadline - time.monotonic())) and written
 
     def close(self) -> None:
-        """Stop the config sources, deliver and write what is pending (within the config's
-        `delivery.drain_timeout` for everything together: what a forwarder could not deliver
-        waits on disk) and release the store. Later calls are refused (counted, or raised in
-        strict mode)."""
+        """Stop the config sources, write the store's pending updates, then deliver what the
+        forwarders have queued, each within the drain timeout (`delivery.drain_timeout`; what
+        a forwarder could not deliver waits on disk), and release the store. Later calls are
+        refused (counted, or raised in strict mode)."""
         if not self._closed:
             self._closed = True
             budget = self._drain_timeout()
