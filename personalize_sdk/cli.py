@@ -85,7 +85,10 @@ def _publish(path: str, url: str, channel: str | None) -> int:
         print(error, file=sys.stderr)  # names the extra to install
         return 2
     except ConfigError as error:
-        print(f"invalid config, nothing published: {error}", file=sys.stderr)
+        if error.field == "config_redis":  # the URL, not the config
+            print(f"bad Redis URL {url!r}, nothing published: {error.message}", file=sys.stderr)
+        else:
+            print(f"invalid config, nothing published: {error}", file=sys.stderr)
         return 1
     except PersonalizeError as error:
         print(str(error), file=sys.stderr)

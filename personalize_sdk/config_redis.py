@@ -30,7 +30,7 @@ from ._exceptions import ConfigError, PersonalizeError
 from ._redis_faults import FAULTS as _FAULTS
 from ._redis_fork import fork_safe
 from ._redis_pubsub import subscription
-from .config import Config
+from .config import Config, file_format
 from .config_source import DEFAULT_CHANNEL, ConfigSource, logger
 
 
@@ -53,7 +53,7 @@ def publish_config(
             text = path.read_bytes()
         except OSError as error:
             raise ConfigError(f"cannot read: {error.strerror or error}", source=str(path)) from None
-        format = format or ("json" if path.suffix.lower() == ".json" else "toml")
+        format = format or file_format(path)
         source = str(path)
     else:
         text = config.encode("utf-8") if isinstance(config, str) else config

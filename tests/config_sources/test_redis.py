@@ -138,6 +138,9 @@ def test_the_publish_command(redis_prefix, tmp_path, capsys):
         wait_until(lambda: "Flash sale on" in pz.render("v1", HOME), timeout=1.0)
     assert main(["publish", str(path), "--redis", "redis://127.0.0.1:9/0"]) == 1
     assert "cannot publish" in capsys.readouterr().err
+    assert main(["publish", str(path), "--redis", "rediz://127.0.0.1/0"]) == 1
+    said = capsys.readouterr().err
+    assert "bad Redis URL 'rediz://127.0.0.1/0'" in said and "invalid config" not in said
 
 
 # -- many processes -------------------------------------------------------------------------
