@@ -100,6 +100,8 @@ queued for the visitor then is moved to the customer as it is written (refused a
 _FORGET_FLUSH = 5.0
 """Seconds `forget` waits for the queue (while Redis answers), so that what it erases is all
 in Redis: an erasure matters more than its speed."""
+_RETRIED = _FAULTS + _REFUSALS
+"""What a write may fail with and still be sent again later (nothing of it is lost)."""
 _REFUSED_PAUSE = 1.0
 """Seconds the writer waits after Redis refused a batch (out of memory, read-only) before it
 tries again."""
@@ -656,7 +658,7 @@ class RedisStore:
         data = self._direct(lambda: self.redis.hget(redis_key, "d"))
         self._direct(lambda: self.redis.delete(redis_key))
         with self._lock:
-            self._queue.discard(key)  # the writer would write them back, as a new profile
+            self._queue.discard(key)  # queued while it was erased: they belong to it too
             if key in self._writing_keys:  # still being written: deleted again after it
                 self._erase_after_write.add(key)
             self._cache.pop(key, None)
@@ -798,26 +800,17 @@ class RedisStore:
                 try:
                     self._write(batch, done)
                     self.breaker.success()
-                except _REFUSALS as error:
-                    # Up, and reads work: the breaker stays closed for them; these wait.
-                    with self._lock:
-                        self._put_back(batch, done)
-                        self._in_flight = 0
-                        self._trim()
-                    self.breaker.success()  # it answered: were this the probe, it reports
-                    if self._count("faults.write_refused") == 1:
-                        logger.warning("Redis at %s refuses writes for now: %s; they wait in "
-                                       "the queue (logged once, counted in stats())",
-                                       self.url, error)  # fmt: skip
-                    time.sleep(_REFUSED_PAUSE)
-                except _FAULTS as error:
-                    # What the write did before the fault (profiles written, events moved to
-                    # a customer) is done: sent again it would count twice.
+                except _RETRIED as error:
+                    # What the write did before it failed (profiles written, events moved to a
+                    # customer) is done: sent again it would count twice.
                     with self._lock:
                         self._put_back(batch, done)
                         self._in_flight = 0  # back in the queue: counted there
                         self._trim()
-                    self._fault("write", error)
+                    if isinstance(error, _REFUSALS):
+                        self._refused(error)
+                    else:
+                        self._fault("write", error)
                 except Exception as error:  # noqa: BLE001 - a bug of ours, not Redis away
                     self._lost(batch, done, error)
                     self.breaker.success()  # not a fault: were this the probe, it must report
@@ -833,6 +826,16 @@ class RedisStore:
                         self._erase_again(erase)
             with self._idle:
                 self._idle.notify_all()
+
+    def _refused(self, error: BaseException) -> None:
+        """Redis is up, reads work, but it took no write (out of memory, read-only): the
+        breaker stays closed for the reads, and the writer waits a while before it tries
+        again."""
+        self.breaker.success()  # it answered: were this the probe, it reports
+        if self._count("faults.write_refused") == 1:
+            logger.warning("Redis at %s refuses writes for now: %s; they wait in the queue "
+                           "(logged once, counted in stats())", self.url, error)  # fmt: skip
+        time.sleep(_REFUSED_PAUSE)
 
     def _lost(self, batch: dict[str, list[_Op]], done: set[_Op], error: Exception) -> None:
         """The write of `batch` failed half-way for a reason that sending it again would not
@@ -887,7 +890,7 @@ class RedisStore:
                 fault: Exception | None = None
                 for key, result in written.items():
                     if isinstance(result, Exception):
-                        if isinstance(result, _FAULTS + _REFUSALS):  # sent again later
+                        if isinstance(result, _RETRIED):  # sent again later
                             fault = result
                         else:  # this profile's alone (cannot be encoded, a key of another type)
                             self._unwritable(key, by_key[key], result)
