@@ -172,9 +172,19 @@ class Config:
 
     @classmethod
     def from_text(
-        cls, text: str | bytes, *, format: str = "toml", source: str = "<text>"
+        cls,
+        text: str | bytes,
+        *,
+        format: str = "toml",
+        source: str = "<text>",
+        allow_empty: bool = True,
     ) -> Config:
-        """Parse config text, TOML or JSON (`format`), as a URL or Redis hands it over."""
+        """Parse config text, TOML or JSON (`format`), as a URL or Redis hands it over.
+
+        With ``allow_empty=False`` (the runtime sources), a text that sets nothing at all (empty,
+        blank, only comments, ``{}``) is a `ConfigError`: arriving in place of a running config
+        it is a truncated file, an interrupted upload or an empty answer, not a wish to remove
+        every campaign (say that with ``campaigns = []``)."""
         if format not in ("toml", "json"):
             raise ConfigError(f"unknown format {format!r} (known: toml, json)", source=source)
         try:
@@ -187,6 +197,11 @@ class Config:
             data = tomllib.loads(text) if format == "toml" else json.loads(text)
         except (ValueError, RecursionError) as error:  # TOMLDecodeError, JSONDecodeError
             raise ConfigError(f"not valid {format.upper()}: {error}", source=source) from None
+        if not allow_empty and isinstance(data, Mapping) and not data:
+            raise ConfigError(
+                "empty: it sets nothing (to run without campaigns, say `campaigns = []`)",
+                source=source,
+            )
         return cls.from_dict(data, source=source)
 
     @classmethod

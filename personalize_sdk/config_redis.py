@@ -59,7 +59,8 @@ def publish_config(
         text = config.encode("utf-8") if isinstance(config, str) else config
         format = format or "toml"
         source = f"publish_config(channel={channel!r})"
-    Config.from_text(text, format=format, source=source)  # raises: nothing invalid goes out
+    # Raises: nothing invalid goes out, nor an empty text every listener would refuse.
+    Config.from_text(text, format=format, source=source, allow_empty=False)
     version = hashlib.sha256(text).hexdigest()[:16]
     client = _client(redis_url_or_client)
     stored = {"text": text, "format": format, "version": version}

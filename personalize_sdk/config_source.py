@@ -131,7 +131,7 @@ class ConfigSource:
         if apply is None:
             return False
         try:
-            apply(Config.from_text(raw, format=format, source=source))
+            apply(Config.from_text(raw, format=format, source=source, allow_empty=False))
         except ConfigError as error:
             self._count("rejected")
             logger.error("new config rejected, the current one is kept: %s", error)

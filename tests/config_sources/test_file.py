@@ -66,6 +66,40 @@ def test_an_invalid_file_keeps_the_old_config_and_logs_the_config_error(path, ca
         assert "Fixed" in pz.render("v1", HOME)
 
 
+@pytest.mark.parametrize("empty", ["", "\n  \n", "# being rewritten\n"])
+def test_a_file_caught_empty_mid_write_keeps_the_campaigns(path, caplog, empty):
+    # `>` (or an editor) truncates the file before it writes: a poll in between sees nothing.
+    source = FileConfigSource(path, interval=3600)
+    replace(path, sale())
+    with Personalizer(path, config_sources=[source]) as pz:
+        path.write_text(empty, encoding="utf-8")
+        with caplog.at_level(logging.ERROR, logger="personalize_sdk"):
+            assert source.poll() is False
+        [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
+        assert "empty" in record.getMessage() and "campaigns = []" in record.getMessage()
+        assert "Flash sale on" in pz.render("v1", HOME)
+        assert pz.stats()["config.file.rejected"] == 1
+        path.write_text(sale(), encoding="utf-8")  # the write completes: the same config
+        assert source.poll() is True
+        assert "Flash sale on" in pz.render("v1", HOME)
+
+
+def test_campaigns_are_removed_by_saying_so(path):
+    source = FileConfigSource(path, interval=3600)
+    replace(path, sale())
+    with Personalizer(path, config_sources=[source]) as pz:
+        replace(path, "campaigns = []\n")
+        assert source.poll() is True
+        assert pz.render("v1", HOME) == ""
+
+
+def test_an_empty_file_at_start_is_the_defaults(tmp_path):
+    path = tmp_path / "personalize.toml"
+    path.write_text("", encoding="utf-8")
+    with Personalizer.from_file(path) as pz:  # a shop starting out: nothing configured yet
+        assert pz.render("v1", HOME) == ""
+
+
 def test_a_missing_file_is_a_fault_logged_once_and_recovers(path, caplog):
     source = FileConfigSource(path, interval=3600)
     with Personalizer(path, config_sources=[source]) as pz, caplog.at_level(logging.WARNING):

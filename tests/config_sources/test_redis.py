@@ -58,6 +58,25 @@ def test_an_invalid_config_is_refused_by_the_publisher(redis_prefix, tmp_path):
     assert not redis_client().exists(channel)
 
 
+def test_an_empty_config_is_refused_by_the_publisher_and_by_every_listener(redis_prefix):
+    channel = f"{redis_prefix}config"
+    for empty in ("", "  \n# nothing yet\n"):
+        with pytest.raises(ConfigError, match="empty"):
+            publish_config(REDIS_URL, empty, channel=channel)
+    assert not redis_client().exists(channel)
+    client = redis_client()
+    with Personalizer(config_redis=client, config_channel=channel) as pz:
+        wait_until(lambda: subscribed(pz))
+        publish_config(client, sale(), channel=channel)
+        wait_until(lambda: "Flash sale on" in pz.render("v1", HOME))
+        client.hset(channel, mapping={"text": "", "format": "toml", "version": "empty1"})
+        client.publish(channel, "empty1")
+        wait_until(lambda: pz.stats().get("config.redis.rejected", 0) == 1)
+        assert "Flash sale on" in pz.render("v1", HOME)
+        publish_config(client, "campaigns = []", channel=channel)  # said so: removed
+        wait_until(lambda: pz.render("v1", HOME) == "")
+
+
 def test_an_invalid_config_stored_anyway_is_rejected_by_every_listener(redis_prefix, caplog):
     channel = f"{redis_prefix}config"
     client = redis_client()

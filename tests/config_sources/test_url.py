@@ -112,6 +112,23 @@ def test_the_etag_is_sent_back_and_a_304_keeps_the_config(server):
         assert pz.config_generation == 3
 
 
+def test_an_empty_answer_keeps_the_campaigns(server, caplog):
+    # A proxy or a half-finished upload answering 200 with nothing is not "no campaigns".
+    server.body = sale().encode()
+    pz, _ = watching(server)
+    with pz, caplog.at_level(logging.ERROR, logger="personalize_sdk"):
+        wait_until(lambda: "Flash sale on" in pz.render("v1", HOME))
+        server.body = b""
+        wait_until(lambda: pz.stats().get("config.url.rejected", 0) >= 1)
+        server.content_type = "application/json"
+        server.body = b"{}"
+        wait_until(lambda: pz.stats().get("config.url.rejected", 0) >= 2)
+        assert "Flash sale on" in pz.render("v1", HOME)
+        errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+        assert len(errors) == 2 and all("empty" in e and server.url in e for e in errors)
+        assert pz.config_generation == 2
+
+
 def test_500s_and_garbage_keep_the_config_are_logged_once_and_it_recovers(server, caplog):
     server.body = sale().encode()
     pz, _ = watching(server)
