@@ -49,6 +49,10 @@ def cookie_values(header: str | None, name: str) -> Iterator[str]:
     """The values of cookie `name` in a Cookie header, in the order the browser sent them."""
     if not header or name not in header:
         return
+    if "," in header:
+        # Several Cookie headers (as HTTP/2 sends them) joined with "," (Django under ASGI):
+        # no valid cookie value holds a comma (RFC 6265), so it separates cookies too.
+        header = header.replace(",", ";")
     for chunk in header.split(";"):
         key, sep, value = chunk.partition("=")
         if sep and key.strip() == name:

@@ -99,6 +99,12 @@ class TestVisitorCookie:
         assert visitor_from_header("pz_vid=junk", "pz_vid", pz.signer).is_new
         assert list(cookie_values(None, "pz_vid")) == []
 
+    def test_cookie_headers_joined_with_commas(self, pz: Personalizer) -> None:
+        signed = pz.signer.sign("v-5")
+        header = f"theme=dark,pz_vid={signed},lang=en"  # Django's ASGI join of HTTP/2's headers
+        assert list(cookie_values(header, "pz_vid")) == [signed]
+        assert visitor_from_header(f"a=1; b=2,pz_vid={signed}", "pz_vid", pz.signer).id == "v-5"
+
 
 def test_pages_from_patterns_a_hook_and_the_user_agent() -> None:
     resolver = PageResolver(IntegrationSettings())

@@ -8,6 +8,7 @@ so nothing of it reaches the other test files' configuration.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import subprocess
@@ -442,6 +443,36 @@ class TestAsgi:
         assert page_views(tracked)[0][0] == visitor and len(page_views(tracked)) == 1
         assert beacon.status_code == 204
         assert "welcome-bar" in pz.profile(visitor).exposures
+
+    def test_cookies_sent_in_several_headers_as_http2_does(self, pz: Personalizer) -> None:
+        # An HTTP/2 server (Daphne, Hypercorn) passes each cookie as a header of its own;
+        # Django's ASGIRequest joins them with ",". The visitor must survive that.
+        from django.core.asgi import get_asgi_application
+
+        ours = pz.signer.sign("v-ours")
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "2", "method": "GET",
+            "scheme": "http", "path": "/api/", "raw_path": b"/api/", "query_string": b"",
+            "root_path": "", "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+            "headers": [(b"host", b"testserver"), (b"cookie", b"theme=dark"),
+                        (b"cookie", f"pz_vid={ours}".encode()), (b"cookie", b"lang=en")],
+        }  # fmt: skip
+        sent: list[dict[str, Any]] = []
+
+        requested: list[bool] = []
+
+        async def receive() -> dict[str, Any]:
+            if requested:  # Django then listens for a disconnect, cancelled after the response
+                await asyncio.Event().wait()
+            requested.append(True)
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        async_to_sync(get_asgi_application())(scope, receive, send)
+        body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+        assert json.loads(body) == {"visitor": "v-ours"}
 
     def test_a_store_that_may_block_is_written_off_the_event_loop(
         self, clock: Clock, tmp_path: Path
