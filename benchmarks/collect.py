@@ -52,7 +52,7 @@ def run(quick: bool = False) -> None:
     collector_cpus, sender_cpus = _cores()
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "personalize.toml"
-        config.write_text(f'[collector]\nwrite_keys = ["{KEY}"]\n')
+        config.write_text(f'[collector]\nserver_keys = ["{KEY}"]\n')
         port = _free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "personalize_sdk.cli", "collect", "--port", str(port),

@@ -118,9 +118,10 @@ def _collect(config: str, store: str | None, host: str, port: int) -> int:
         print(f"cannot start: {error}", file=sys.stderr)
         return 1
     collector = Collector(pz)
-    if not collector.settings.write_keys:
+    if not collector.settings.accepted_keys:
         print(
-            f"warning: {config} has no [collector] write_keys: every request will be refused (401)",
+            f"warning: {config} has no [collector] write_keys or server_keys: every request "
+            "will be refused (401)",
             file=sys.stderr,
         )
     print(

@@ -54,6 +54,7 @@ from .segments import SegmentEvaluator, affinity_scores
 from .signing import Signer, derive, resolve_secret
 from .store import Store
 from .store_url import open_store
+from .user_tokens import DEFAULT_TTL_SECONDS, UserTokens
 from .widget import Widget
 from .widget_pipeline import WidgetPipeline
 
@@ -140,6 +141,9 @@ class Personalizer(AsyncTwins):
         self.signer = Signer(derive(key, "signed-values"))
         """Signs values the browser keeps (the visitor cookie of the integrations)."""
         self._key = key
+        self.user_tokens = UserTokens(key)
+        """Verifies the tokens `user_token` issues (the collector, for its client keys)."""
+        self._warned_tokens = False
         self._swap_lock = threading.Lock()
         _LIVE.add(self)  # a forked child gets a fresh `_swap_lock` (`_after_fork_in_child`)
         # A store shared by many processes may share the popularity counters too (RedisStore):
@@ -395,6 +399,22 @@ class Personalizer(AsyncTwins):
         if self._forward is not None:
             self._forward(Identified(previous_id, user_id, {}, self.clock(), new_message_id()))
         return profile
+
+    def user_token(self, user_id: str, *, ttl_seconds: float = DEFAULT_TTL_SECONDS) -> str:
+        """A token for the signed-in customer `user_id`, for the shop's page or app to send
+        to the collector with its identify (``context.personalize.userToken``): with a client
+        write key, only an identify that carries one links the device to the customer. Issue
+        it once the customer has signed in; it expires after `ttl_seconds` (30 days). It is
+        verifiable by every process sharing the secret."""
+        check_id(user_id, "user_id", self.limits)
+        if self.secret_is_ephemeral and not self._warned_tokens:
+            self._warned_tokens = True
+            logger.warning(
+                "user tokens are signed with a key made up for this process: a collector in "
+                "another process will not accept them. Set PERSONALIZE_SECRET or pass "
+                "Personalizer(secret=...)."
+            )
+        return self.user_tokens.issue(user_id, self.clock(), ttl_seconds)
 
     # -- reading ------------------------------------------------------------------------------
 

@@ -32,7 +32,11 @@ def _full_config() -> dict[str, Any]:
         {"type": "redis_stream", "url": "redis://127.0.0.1:6379/15"},
     ]
     config["delivery"] = {"memory_bytes": 1 << 20, "drain_timeout": 5.0}
-    config["collector"] = {"write_keys": ["key"], "dedup_window_hours": 24}
+    config["collector"] = {
+        "write_keys": ["key"],
+        "server_keys": ["backend"],
+        "dedup_window_hours": 24,
+    }
     config["campaigns"] += [
         {
             "id": "near-the-store",

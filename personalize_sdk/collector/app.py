@@ -39,6 +39,7 @@ from ..memory_store import MemoryStore
 from .body import BadRequest, decode, inflate
 from .dedup import Dedup, dedup_for
 from .messages import KINDS, Alias, Identify, Inbound, parse_message, sent_at_skew
+from .trust import from_client
 
 logger = logging.getLogger("personalize_sdk.collector")
 
@@ -77,6 +78,7 @@ class Collector:
         )
         self.counts: Counter[str] = Counter()
         """Since start: `accepted`, `duplicates`, `skipped` (their integrations turn us off),
+        `untrusted` (what a client key may not ask, see `trust`: not applied),
         `rejected.<reason>` (auth, too_large, encoding, malformed, invalid), and the requests
         answered 503: `overloaded`, `unavailable` (the store), `errors` (a fault of ours,
         logged); `disconnected` (the sender went away mid-body)."""
@@ -130,7 +132,8 @@ class Collector:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise BadRequest(413, f"body: over {limit} bytes")
         key = _header_key(headers)
-        if key is not None and key not in self.settings.write_keys:
+        accepted_keys = self.settings.accepted_keys
+        if key is not None and key not in accepted_keys:
             raise BadRequest(401, "unknown write key")
         chunks = []
         size = 0
@@ -150,23 +153,53 @@ class Collector:
             raise BadRequest(400, f"body: expected an object, got {type(body).__name__}")
         if key is None:
             key = body.get("writeKey")
-            if not isinstance(key, str) or key not in self.settings.write_keys:
+            if not isinstance(key, str) or key not in accepted_keys:
                 raise BadRequest(401, "missing or unknown write key")
         received_at = self.pz.clock()
         limits = self.pz.limits
         skew = sent_at_skew(body.get("sentAt"), received_at)
         if not batch:
-            return [parse_message(body, kind, kind, received_at, skew, None, limits)]
-        entries = body.get("batch")
-        if type(entries) is not list:
-            raise BadRequest(400, "batch: expected a list of messages", reason="invalid")
-        if len(entries) > MAX_BATCH_EVENTS:
-            raise BadRequest(413, f"batch: over {MAX_BATCH_EVENTS} messages")
-        shared = _shared(body)
-        return [
-            parse_message(entry, None, f"batch[{n}]", received_at, skew, shared, limits)
-            for n, entry in enumerate(entries)
-        ]
+            items = [parse_message(body, kind, kind, received_at, skew, None, limits)]
+        else:
+            entries = body.get("batch")
+            if type(entries) is not list:
+                raise BadRequest(400, "batch: expected a list of messages", reason="invalid")
+            if len(entries) > MAX_BATCH_EVENTS:
+                raise BadRequest(413, f"batch: over {MAX_BATCH_EVENTS} messages")
+            shared = _shared(body)
+            items = [
+                parse_message(entry, None, f"batch[{n}]", received_at, skew, shared, limits)
+                for n, entry in enumerate(entries)
+            ]
+        return items if key in self.settings.server_keys else self._from_client(items)
+
+    def _from_client(self, items: list[Inbound]) -> list[Inbound]:
+        """What a client key may do of `items` (see `trust`); the rest counted, and logged
+        the first time."""
+        tokens, now = self.pz.user_tokens, self.pz.clock()
+
+        def vouches(token: object, user_id: str) -> bool:
+            return tokens.vouches(token, user_id, now)
+
+        kept: list[Inbound] = []
+        untrusted = 0
+        for item in items:
+            allowed, refused = from_client(item, vouches)
+            untrusted += refused
+            if allowed is not None or item is None:
+                kept.append(allowed)
+        if untrusted:
+            with self._counting:
+                self.counts["untrusted"] += untrusted
+                first = self.counts["untrusted"] == untrusted
+            if first:
+                logger.warning(
+                    "collector: a client write key sent an identify or alias for a userId "
+                    "without a valid context.personalize.userToken (or an event with a userId "
+                    "and no anonymousId): not linked to the customer. Send the token "
+                    "pz.user_token(user_id) gives, or use a server key for your backends."
+                )
+        return kept
 
     def _apply(self, items: Sequence[Inbound]) -> None:
         ids = [_message_id(item) for item in items]

@@ -4,7 +4,8 @@
     track     -> an `Event`, as track(anonymousId, event, properties, user_id=userId) makes it
     page      -> a "Page Viewed" event, with `name` and `category` among the properties
     screen    -> a "Screen Viewed" event, likewise
-    identify  -> `Identify`: identify(anonymousId, user_id=userId, traits=traits)
+    identify  -> `Identify`: identify(anonymousId, user_id=userId, traits=traits), with the
+                 ``context.personalize.userToken`` that vouches for userId on a client key
     group     -> `Identify` with traits group_id and group_<trait> for the group's traits
     alias     -> `Alias`: alias(previousId, userId), previousId an anonymousId or an earlier
                  userId: the two identities merge
@@ -44,12 +45,14 @@ _fromisoformat = datetime.fromisoformat
 
 
 class Identify(NamedTuple):
-    """One checked identify, group or alias: `identify(visitor_id, user_id, traits)`."""
+    """One checked identify or group: `identify(visitor_id, user_id, traits)`."""
 
     visitor_id: str | None
     user_id: str | None
     traits: Mapping[str, Any]
     message_id: str | None
+    user_token: object = None
+    """``context.personalize.userToken``: what vouches for `user_id` on a client key."""
 
 
 class Alias(NamedTuple):
@@ -58,6 +61,9 @@ class Alias(NamedTuple):
     previous_id: str
     user_id: str
     message_id: str | None
+    visitor_id: str | None = None
+    """The message's own anonymousId."""
+    user_token: object = None
 
 
 Inbound = Event | Identify | Alias | None
@@ -133,7 +139,8 @@ def _parse(
         previous = _id(get("previousId"), "previousId", limits)
         if previous is None or user_id is None:
             raise InvalidEvent("alias needs previousId and userId", field="previousId")
-        alias = Alias(previous, check_id(user_id, "userId", limits), message_id)
+        user_id = check_id(user_id, "userId", limits)
+        alias = Alias(previous, user_id, message_id, visitor_id, _user_token(context))
         return _checked(alias, limits) if _for_us(integrations) else None
     if user_id is None and visitor_id is None:
         raise InvalidEvent("userId or anonymousId is required", field="userId", kind="missing")
@@ -144,7 +151,8 @@ def _parse(
         for value, field in ((user_id, "userId"), (visitor_id, "anonymousId")):
             if value is not None:
                 check_id(value, field, limits)
-        identify = Identify(visitor_id, user_id, validate_traits(traits, limits), message_id)
+        traits = validate_traits(traits, limits)
+        identify = Identify(visitor_id, user_id, traits, message_id, _user_token(context))
         return _checked(identify, limits) if _for_us(integrations) else None
     properties = get("properties")
     if kind == "track":
@@ -179,6 +187,12 @@ def _with_shared(
             {**batch_integrations, **integrations} if integrations else batch_integrations
         )
     return context, integrations
+
+
+def _user_token(context: Mapping[str, Any] | None) -> object:
+    """``context.personalize.userToken``, whatever it is (`UserTokens` checks it)."""
+    ours = context.get("personalize") if context else None
+    return ours.get("userToken") if isinstance(ours, Mapping) else None
 
 
 def _for_us(integrations: Mapping[str, Any] | None) -> bool:

@@ -36,7 +36,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def pz(clock: Clock) -> Personalizer:
-    return Personalizer({"collector": {"write_keys": [KEY, "other"]}}, clock=clock)
+    return Personalizer({"collector": {"server_keys": [KEY, "other"]}}, clock=clock)
 
 
 @pytest.fixture
@@ -178,7 +178,7 @@ def test_forwarded_context_is_the_items_merged_with_the_batchs(pz, tmp_path):
     from personalize_sdk.forwarders import FileForwarder
 
     relay = Personalizer(
-        {"collector": {"write_keys": [KEY]}},
+        {"collector": {"server_keys": [KEY]}},
         forwarders=[FileForwarder(tmp_path / "drop")],
         delivery=DeliverySettings(spool_dir=tmp_path / "spool"),
     )
@@ -403,7 +403,7 @@ def test_overload_answers_503_with_retry_after(clock):
     """One request held in flight (its body still arriving) and the limit at 1: the next is
     answered 503 with Retry-After, and the held one completes."""
     pz = Personalizer(
-        {"collector": {"write_keys": [KEY], "max_concurrent_requests": 1}}, clock=clock
+        {"collector": {"server_keys": [KEY], "max_concurrent_requests": 1}}, clock=clock
     )
     collector = Collector(pz)
 
@@ -439,7 +439,7 @@ def test_a_locked_store_is_a_503_and_the_retry_is_folded_once(tmp_path, dedup):
     the lock is gone, the sender's retry folds every event exactly once."""
     path = tmp_path / "pz.db"
     pz = Personalizer(
-        {"collector": {"write_keys": [KEY]}}, store=SQLiteStore(path, busy_timeout=0.2)
+        {"collector": {"server_keys": [KEY]}}, store=SQLiteStore(path, busy_timeout=0.2)
     )
     collector = Collector(pz, dedup=MemoryDedup(3600.0) if dedup == "memory" else None)
     client = TestClient(collector)
@@ -600,7 +600,7 @@ def test_alias_of_an_earlier_user_id_merges_the_two_customers(request, tmp_path,
         store = RedisStore(REDIS_URL, prefix=request.getfixturevalue("redis_prefix"))
     else:
         store = None
-    pz = Personalizer({"collector": {"write_keys": [KEY]}}, store=store)
+    pz = Personalizer({"collector": {"server_keys": [KEY]}}, store=store)
     client = TestClient(Collector(pz))
     before = {
         "batch": [

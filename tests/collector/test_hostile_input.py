@@ -84,7 +84,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def collector(clock: Clock) -> Collector:
-    return Collector(Personalizer({"collector": {"write_keys": [KEY]}}, clock=clock))
+    return Collector(Personalizer({"collector": {"server_keys": [KEY]}}, clock=clock))
 
 
 @pytest.mark.parametrize("kind", ["track", "page", "screen", "identify", "group", "alias"])

@@ -22,7 +22,7 @@ KEY = "wk-e2e"
 
 @pytest.fixture
 def collecting():
-    pz = Personalizer({"collector": {"write_keys": [KEY]}})
+    pz = Personalizer({"collector": {"server_keys": [KEY]}})
     collector = Collector(pz)
     yield pz, collector
     pz.close()
