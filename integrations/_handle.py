@@ -43,6 +43,11 @@ class RequestPersonalize:
         response in place of the one the request came with."""
         self._slots: dict[str, Markup] | None = None
         self._widgets: list[Widget] | None = None
+        self.response_varies = False
+        """True once the response may show something of this shopper (widgets, segments, the
+        profile were read): the adapter adds ``Vary: Cookie`` to it, whatever its status or
+        type (a 404 page with a greeting, a JSON API of widgets), so no cache serves it to
+        someone else."""
 
     @property
     def page(self) -> Page:
@@ -90,10 +95,12 @@ class RequestPersonalize:
 
     @property
     def segments(self) -> frozenset[str]:
+        self.response_varies = True
         return self.pz.segments(self.visitor_id, user_id=self.user_id)
 
     @property
     def profile(self) -> Profile:
+        self.response_varies = True
         return self.pz.profile(self.visitor_id, user_id=self.user_id)
 
     def widgets(self, slot: str | None = None, page: Page | None = None) -> list[Widget]:
@@ -107,6 +114,7 @@ class RequestPersonalize:
         """The slot's HTML as `Markup`: template engines insert it as is."""
         # A template calls this for each of its slots: `_other` and `_html_of` inline.
         if page is not None and page != self._page:
+            self.response_varies = True
             return Markup(self.pz.render(self.visitor_id, page, slot, user_id=self.user_id))
         slots = self._slots
         if slots is None:
@@ -132,7 +140,10 @@ class RequestPersonalize:
 
     def _other(self, page: Page | None) -> bool:
         """A page other than the request's: decided on its own, not remembered."""
-        return page is not None and page != self._page
+        if page is not None and page != self._page:
+            self.response_varies = True
+            return True
+        return False
 
     def _of_slot(self, slot: str | None) -> list[Widget]:
         assert self._widgets is not None
@@ -143,6 +154,7 @@ class RequestPersonalize:
         return self._slots.get(slot, _NOTHING) if type(slot) is str else _NOTHING
 
     def _decide(self, widgets: list[Widget]) -> None:
+        self.response_varies = True
         slots: dict[str, list[str]] = {}
         for widget in widgets:
             slots.setdefault(widget.slot, []).append(str(widget.html))

@@ -175,10 +175,10 @@ class _Runtime:
             is_page = _is_html_page(response)
             if is_page or visitor.is_new:
                 self._set_cookie(response, visitor)
-            if is_page:
+            if is_page or handle.response_varies:  # a 404 page's greeting, a JSON of widgets
                 response.vary.add("Cookie")
-                if self.settings.track_page_views:
-                    _track_page_view(handle)
+            if is_page and self.settings.track_page_views:
+                _track_page_view(handle)
         except Exception:  # the SDK never breaks its host
             logger.exception("personalize could not finish the request")
         return response

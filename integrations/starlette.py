@@ -135,7 +135,9 @@ class PersonalizeMiddleware:
                 try:
                     # A logout in the view (`start_new_visitor`) began a new visitor.
                     current = handle.new_visitor or visitor
-                    page_served = self._on_response_start(scope, message, current)
+                    page_served = self._on_response_start(
+                        scope, message, current, handle.response_varies
+                    )
                 except Exception:  # noqa: BLE001 - the SDK never breaks its host
                     self._faults.report("setting the visitor cookie")
             await send(message)
@@ -171,9 +173,13 @@ class PersonalizeMiddleware:
             self._faults.report("resolving the page type")
             return Page(type="other", path=path[:_MAX_TEXT])
 
-    def _on_response_start(self, scope: Scope, message: Message, visitor: Visitor) -> bool:
+    def _on_response_start(
+        self, scope: Scope, message: Message, visitor: Visitor, varies: bool
+    ) -> bool:
         """Add the cookie (a new visitor's, or a renewal on an HTML page) unless the app set
-        it itself; True when the response is an HTML page (a page view)."""
+        it itself, and ``Vary: Cookie`` to an HTML page or a response that `varies` (the view
+        read the shopper's widgets, segments or profile); True when the response is an HTML
+        page (a page view)."""
         raw = message.get("headers", [])
         content_type = response_header(raw, b"content-type") or b""
         is_page = (
@@ -181,10 +187,10 @@ class PersonalizeMiddleware:
             and message["status"] == 200
             and content_type[:9].lower() == b"text/html"
         )
-        if not (is_page or visitor.is_new):
+        if not (is_page or varies or visitor.is_new):
             return False
         raw = list(raw)
-        if is_page:
+        if is_page or varies:
             raw = with_vary_cookie(raw)
         if not sets_cookie(raw, self.settings.cookie_name):
             https = scope.get("scheme") == "https"

@@ -118,10 +118,10 @@ def _finish(
         is_page = _is_html_page(request, response)
         if is_page or visitor.is_new:
             _set_cookie(request, response, runtime, visitor)
-        if is_page:
+        if is_page or handle.response_varies:  # a 404 page's greeting, a JSON of widgets
             patch_vary_headers(response, ("Cookie",))
-            if runtime.settings.track_page_views:
-                return _page_view(request, handle)
+        if is_page and runtime.settings.track_page_views:
+            return _page_view(request, handle)
     except Exception:
         logger.exception("personalize could not finish the request")
     return None

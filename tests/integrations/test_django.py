@@ -131,6 +131,21 @@ class TestVisitorCookie:
         visitor_of(response, pz)
         assert "Cookie" in response["Vary"]
 
+    def test_what_shows_the_shopper_varies_by_cookie_whatever_its_status_or_type(
+        self, pz: Personalizer
+    ) -> None:
+        # Without sessions (whose middleware adds Vary: Cookie on its own when a view reads
+        # the session), as in a shop with no logins.
+        ours = ["personalize_sdk.integrations.django.middleware.PersonalizeMiddleware"]
+        with override_settings(MIDDLEWARE=ours):
+            client = Client()
+            client.get("/")
+            for url, method in (("/", "head"), ("/missing/", "get"), ("/api/widgets/", "get")):
+                response = getattr(client, method)(url)
+                assert "Cookie" in response.get("Vary", ""), url
+            assert client.get("/api/widgets/").json()[0]["campaign_id"] == "welcome-bar"
+            assert "Vary" not in client.get("/who/")  # nothing of the shopper in it
+
     def test_over_https_the_cookie_is_secure(self, pz: Personalizer) -> None:
         assert Client().get("/", secure=True).cookies["pz_vid"]["secure"]
 

@@ -67,6 +67,14 @@ def make_app(extension: Personalize | None = None, testing: bool = True, **setti
     def missing() -> str:
         abort(404)
 
+    @app.get("/lost")
+    def lost() -> Any:  # a 404 page with the shop's slots
+        return render_template_string(PAGE, message="?"), 404
+
+    @app.get("/api/widgets")
+    def widgets_api() -> Any:  # a headless storefront's API
+        return jsonify([dict(widget.data) for widget in g.personalize.widgets("top")])
+
     @app.get("/boom")
     def boom() -> str:
         raise ValueError("the shop's own bug")
@@ -113,6 +121,16 @@ class TestVisitorCookie:
         assert cookie.path == "/" and not cookie.secure and cookie.max_age == 365 * 86_400
         assert visitor_of(client, app).startswith("v-")
         assert "Cookie" in response.headers["Vary"]
+
+    def test_what_shows_the_shopper_varies_by_cookie_whatever_its_status_or_type(
+        self, client: FlaskClient
+    ) -> None:
+        client.get("/")
+        for response in (client.head("/"), client.get("/lost"), client.get("/api/widgets")):
+            assert "Cookie" in response.headers.get("Vary", ""), response.request.path
+        assert client.get("/api/widgets").json[0]["campaign_id"] == "welcome-bar"
+        for path in ("/whoami", "/api/cart", "/missing"):
+            assert "Vary" not in client.get(path).headers, path  # nothing of the shopper
 
     def test_of_two_cookies_the_page_and_the_beacon_take_the_first_that_verifies(
         self, app: Flask

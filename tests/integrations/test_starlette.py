@@ -91,6 +91,13 @@ def make_routes(templates: Jinja2Templates) -> list[Any]:
     async def gone(request: Request) -> Response:
         return HTMLResponse("<p>no such page</p>", status_code=404)
 
+    async def missing(request: Request) -> Response:  # a 404 page with the shop's slots
+        return templates.TemplateResponse(request, "page.html", {"message": "?"}, 404)
+
+    async def widgets_api(request: Request) -> Response:  # a headless storefront's API
+        handle = request.state.personalize
+        return JSONResponse([dict(widget.data) for widget in handle.widgets("top")])
+
     async def boom(request: Request) -> Response:
         raise RuntimeError("the shop's own bug")
 
@@ -111,6 +118,8 @@ def make_routes(templates: Jinja2Templates) -> list[Any]:
         Route("/logout", logout, methods=["POST"]),
         Route("/sign-out", sign_out, methods=["POST"]),
         Route("/gone", gone),
+        Route("/missing", missing),
+        Route("/api/widgets", widgets_api),
         Route("/boom", boom),
         WebSocketRoute("/ws", echo),
     ]
@@ -302,6 +311,21 @@ class TestPageViews:
         client.get(STATIC + "personalize.js")
         assert page_views(tracked) == []
         assert "Page Viewed" not in pz.profile(visitor).counters
+
+    def test_what_shows_the_shopper_varies_by_cookie_whatever_its_status_or_type(
+        self, client: TestClient, pz: Personalizer
+    ) -> None:
+        visitor_of(client)
+        for response in (
+            client.get("/"),
+            client.head("/"),
+            client.get("/missing"),  # a 404 page greeting the shopper: no CDN may keep it
+            client.get("/api/widgets"),
+        ):
+            assert "Cookie" in response.headers.get("vary", ""), response.request.url
+        assert client.get("/api/widgets").json()[0]["campaign_id"] == "welcome-bar"
+        for response in (client.get("/api/whoami/x"), client.get("/gone")):
+            assert "vary" not in response.headers  # nothing of the shopper in these
 
     def test_can_be_turned_off(self, pz: Personalizer, tracked: Tracked) -> None:
         with TestClient(make_app(pz, track_page_views=False)) as client:

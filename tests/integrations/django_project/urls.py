@@ -37,6 +37,17 @@ def api(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"visitor": request.personalize.visitor_id})  # type: ignore[attr-defined]
 
 
+def missing(request: HttpRequest) -> HttpResponse:
+    """A 404 page with the shop's slots."""
+    return render(request, "page.html", {"title": "Not found"}, status=404)
+
+
+def widgets_api(request: HttpRequest) -> JsonResponse:
+    """A headless storefront's API: the shopper's widgets as JSON."""
+    handle = request.personalize  # type: ignore[attr-defined]
+    return JsonResponse([dict(widget.data) for widget in handle.widgets("top")], safe=False)
+
+
 def form(request: HttpRequest) -> HttpResponse:
     return HttpResponse("<p>thanks</p>", content_type="text/html")
 
@@ -80,6 +91,8 @@ urlpatterns = [
     path("who/", who),
     path("page/", page),
     path("form/", form),
+    path("missing/", missing),
+    path("api/widgets/", widgets_api),
     path("async/", async_page),
     path("login/", LoginView.as_view()),
     path("logout/", LogoutView.as_view(next_page="/")),
