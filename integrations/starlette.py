@@ -192,7 +192,7 @@ class PersonalizeMiddleware:
         raw = list(raw)
         if is_page or varies:
             raw = with_vary_cookie(raw)
-        if not sets_cookie(raw, self.settings.cookie_name):
+        if (is_page or visitor.is_new) and not sets_cookie(raw, self.settings.cookie_name):
             https = scope.get("scheme") == "https"
             header = set_cookie_header(visitor, self.personalizer.signer, self.settings,
                                        https=https)  # fmt: skip

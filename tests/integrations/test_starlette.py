@@ -323,7 +323,9 @@ class TestPageViews:
             client.get("/api/widgets"),
         ):
             assert "Cookie" in response.headers.get("vary", ""), response.request.url
-        assert client.get("/api/widgets").json()[0]["campaign_id"] == "welcome-bar"
+        api = client.get("/api/widgets")
+        assert api.json()[0]["campaign_id"] == "welcome-bar"
+        assert our_cookies(api) == []  # renewed on pages only, as before
         for response in (client.get("/api/whoami/x"), client.get("/gone")):
             assert "vary" not in response.headers  # nothing of the shopper in these
 
