@@ -9,11 +9,17 @@ customer's profile. So, on a client key:
 - an **identify** (or group) links the device to `userId` only when its
   ``context.personalize.userToken`` is a token the shop issued for that user id
   (`Personalizer.user_token`); without one its traits go to the anonymous visitor alone;
-- an **alias** is applied only when its `previousId` is the sender's own `anonymousId` and its
-  token vouches for `userId`;
+- an **alias** never merges customers: with its `previousId` the sender's own `anonymousId` and
+  a token for `userId`, it links that device (as the identify would); anything else is refused
+  (the sender picks both ids: an alias from "42" to its own account would take customer 42's
+  profile);
 - an **event** (track, page, screen) lands on its `anonymousId`: on the customer once a vouched
   identify linked that device, else on the visitor. Its `userId` is not used (nor forwarded);
-  an event with a `userId` and no `anonymousId` is not applied.
+  an event with a `userId` and no `anonymousId` is not applied;
+- what only the shop can know is refused: the widget interactions (`SERVER_ONLY_EVENTS`:
+  `Widget Shown` and the rest come from the beacon, which checks the campaign, the variant and
+  the caps) and the orders, refunds and cancellations (a forged order would buy the
+  `high_value` segment's offers and rig the shop's bestsellers).
 
 A server key (`server_keys`, the shop's own backends) is trusted with user ids as they come.
 """
@@ -22,8 +28,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .. import events as ev
 from ..events import Event
 from .messages import Alias, Identify, Inbound
+
+SERVER_ONLY_EVENTS: frozenset[str] = frozenset({
+    ev.WIDGET_SHOWN, ev.WIDGET_CLICKED, ev.WIDGET_DISMISSED, ev.COUPON_COPIED,
+    ev.EXIT_SURVEY_ANSWERED, ev.ORDER_COMPLETED, ev.ORDER_UPDATED, ev.ORDER_REFUNDED,
+    ev.ORDER_CANCELLED,
+})  # fmt: skip
+"""Events a client key may not send: the beacon's own, and the shop's orders."""
 
 Vouches = Callable[[object, str], bool]
 """(token, user id) -> whether the token is the shop's, for that user id, and not expired."""
@@ -36,6 +50,8 @@ def from_client(item: Inbound, vouches: Vouches) -> tuple[Inbound, bool]:
     if item is None:
         return None, False
     if type(item) is Event:
+        if item.name in SERVER_ONLY_EVENTS:
+            return None, True
         user_id = item.user_id
         if user_id is None:
             return item, False
@@ -43,8 +59,13 @@ def from_client(item: Inbound, vouches: Vouches) -> tuple[Inbound, bool]:
             return None, True
         return item._replace(user_id=None), False  # as the client's every event: not a warning
     if type(item) is Alias:
-        trusted = item.previous_id == item.visitor_id and vouches(item.user_token, item.user_id)
-        return (item, False) if trusted else (None, True)
+        visitor_id = item.visitor_id
+        if visitor_id is None or item.previous_id != visitor_id:
+            return None, True
+        if not vouches(item.user_token, item.user_id):
+            return None, True
+        # A device link, as a vouched identify makes: the visitor's history joins the customer.
+        return Identify(visitor_id, item.user_id, {}, item.message_id, item.user_token), False
     assert type(item) is Identify
     if item.user_id is None or vouches(item.user_token, item.user_id):
         return item, False

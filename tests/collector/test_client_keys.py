@@ -152,6 +152,51 @@ def test_an_alias_of_a_client_key_needs_its_own_anonymous_id_and_a_token(client,
     assert pz.profile("v-mine").user_id == "u-new"
 
 
+def test_an_alias_of_a_client_key_never_merges_a_customer(client, pz):
+    # The sender picks both ids: "42" as its anonymousId and previousId, its own account (and
+    # the token the shop gave it) as userId. Read as a user id, "42" is the victim.
+    token = pz.user_token("mallory")
+    steal = {"anonymousId": "42", "previousId": "42", "userId": "mallory",
+             "context": {"personalize": {"userToken": token}}}  # fmt: skip
+    assert client.post("/v1/alias", json=steal, headers=WEB).status_code == 200
+    victim_untouched(pz)
+    assert pz.profile("v-victim").user_id == "42"  # the victim's devices stay theirs
+    mallory = pz.profile(user_id="mallory")
+    assert mallory.traits == {} and mallory.recently_viewed == ()
+
+
+@pytest.mark.parametrize(
+    "event",
+    ["Widget Shown", "Widget Clicked", "Widget Dismissed", "Coupon Copied",
+     "Exit Survey Answered", "Order Completed", "Order Updated", "Order Refunded",
+     "Order Cancelled"],
+)  # fmt: skip
+def test_the_beacons_events_and_orders_are_not_a_clients_to_send(pz, event):
+    collector = Collector(pz)
+    message = {"type": "track", "anonymousId": "v-attacker", "event": event,
+               "properties": {"campaign_id": "hi", "variant": "default", "order_id": "o-1",
+                              "total": 5000.0, "products": [{"product_id": "sku-9"}]}}  # fmt: skip
+    answer = TestClient(collector).post("/v1/batch", json={"batch": [message]}, headers=WEB)
+    assert answer.status_code == 200
+    profile = pz.profile("v-attacker")
+    assert profile.counters == {} and profile.exposures == {} and profile.orders.count == 0
+    assert collector.stats()["untrusted"] == 1
+
+
+def test_a_client_cannot_claim_the_backends_message_ids_first(client, pz):
+    junk = {"anonymousId": "v-attacker", "messageId": "order-o-77", "name": "x"}
+    assert client.post("/v1/page", json=junk, headers=WEB).status_code == 200
+    order = {"userId": "42", "messageId": "order-o-77", "event": "Order Completed",
+             "properties": {"order_id": "o-77", "total": 20.0}}  # fmt: skip
+    assert client.post("/v1/track", json=order, headers=BACKEND).status_code == 200
+    assert pz.profile(user_id="42").orders.count == 1
+    # Each kind of key still has its retries folded once.
+    assert client.post("/v1/track", json=order, headers=BACKEND).status_code == 200
+    assert client.post("/v1/page", json=junk, headers=WEB).status_code == 200
+    assert pz.profile(user_id="42").orders.count == 1
+    assert pz.profile("v-attacker").counters == {"Page Viewed": 1}
+
+
 def test_a_server_key_is_trusted_with_user_ids(client, pz):
     body = {"anonymousId": "v-support-desk", "userId": "42", "traits": {"tier": "gold"}}
     assert client.post("/v1/identify", json=body, headers=BACKEND).status_code == 200
