@@ -74,10 +74,25 @@ class RequestPersonalize:
         )
 
     def identify(self, user_id: str, traits: Mapping[str, Any] | None = None) -> Profile | None:
+        """At login: the visitor's history joins the customer `user_id`, and the browser gets
+        a new visitor id (the adapter sets its cookie on the response), linked to the customer,
+        as Django gives a new session key at login: a visitor cookie planted or copied before
+        the login (a shared kiosk) never opens the customer's profile. Again for the customer
+        already signed in on this request, it only updates the traits."""
         self._forget_decision()
-        profile = self.pz.identify(self.visitor_id, user_id=user_id, traits=traits)
-        if profile is not None:
-            self.user_id = user_id
+        already = self.user_id == user_id
+        pz = self.pz
+        old = self.visitor_id
+        profile = pz.identify(old, user_id=user_id, traits=traits)
+        if profile is None:
+            return None
+        self.user_id = user_id
+        if not already:
+            fresh = fresh_visitor(pz)
+            if pz.identify(fresh.id, user_id=user_id) is not None:
+                self.new_visitor = fresh
+                self.visitor_id = fresh.id
+                pz.unlink(old)
         return profile
 
     def start_new_visitor(self) -> str:
@@ -86,11 +101,14 @@ class RequestPersonalize:
         customer's profile. The customer keeps that profile: it is theirs again at their next
         login. The rest of this request tracks and renders for the new visitor, and the
         adapter sets its cookie on the response."""
+        old = self.visitor_id
         visitor = fresh_visitor(self.pz)
         self.new_visitor = visitor
         self.visitor_id = visitor.id
         self.user_id = None
         self._forget_decision()
+        # A copy of the old cookie (taken before the logout) no longer opens the profile.
+        self.pz.unlink(old)
         return visitor.id
 
     @property

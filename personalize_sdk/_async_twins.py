@@ -105,6 +105,10 @@ class AsyncTwins:
         erasure goes to the store and waits for it)."""
         return await self._off_the_loop(self.forget, user_or_visitor_id)
 
+    async def aunlink(self: Personalizer, visitor_id: str) -> None:
+        """`unlink` for async code: in a worker thread unless the store is in memory."""
+        return await self._off_the_loop(self.unlink, visitor_id)
+
     async def aexplain(
         self: Personalizer, visitor_id: str | None = None, *, user_id: str | None = None
     ) -> Explanation:

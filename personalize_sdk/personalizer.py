@@ -589,6 +589,14 @@ class Personalizer(AsyncTwins):
             store.pop(f"v:{visitor}")
         self._live.segment_cache.discard(*(f"u:{u}" for u in users), *(f"v:{v}" for v in visitors))
 
+    def unlink(self, visitor_id: str) -> None:
+        """The visitor id no longer opens its customer's profile (at logout, or when a login
+        gives the browser a new visitor id): a copy of that cookie is an anonymous visitor
+        from now on. The customer keeps their profile and their other devices. Raises on a bad
+        id or a store fault, like `forget`."""
+        check_id(visitor_id, "visitor_id", self.limits)
+        self.store.unlink(visitor_id)
+
     def stats(self) -> dict[str, int]:
         """Counters since start: accepted `events`, `identifies`, rejected calls by kind
         (`invalid.<kind>`), faults (`errors.<call>.<store|closed|internal>`), configs applied

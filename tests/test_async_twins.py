@@ -37,6 +37,7 @@ def test_each_twin_uses_a_blocking_store_off_the_event_loop(tmp_path: Path, cloc
     shown = json.dumps(
         {"events": [{"type": "shown", "campaign": "bar", "variant": "default", "path": "/"}]}
     )
+    expected = pz.explain("v1").segments, pz.affinities("v1")
     store.threads.clear()
 
     async def calls() -> tuple[threading.Thread, list[Any]]:
@@ -46,13 +47,17 @@ def test_each_twin_uses_a_blocking_store_off_the_event_loop(tmp_path: Path, cloc
             await pz.abeacon("v1", shown),
             await pz.aalias("v1", "u-1"),
             await pz.aforget("v2"),
+            await pz.aunlink("v1"),
         ]
 
-    loop_thread, (explained, affinities, beacon, customer, forgotten) = asyncio.run(calls())
+    loop_thread, (explained, affinities, beacon, customer, forgotten, unlinked) = asyncio.run(
+        calls()
+    )
     assert store.threads and loop_thread not in store.threads
-    assert explained.segments == pz.explain("v1").segments
-    assert affinities == pz.affinities("v1") and "watches" in affinities["category"]
-    assert beacon.accepted == 1 and pz.profile("v1").exposures["bar"].shown == 1
-    assert customer is not None and pz.profile("v1").user_id == "u-1"
+    assert (explained.segments, affinities) == expected and "watches" in affinities["category"]
+    assert beacon.accepted == 1 and pz.profile(user_id="u-1").exposures["bar"].shown == 1
+    assert customer is not None and customer.user_id == "u-1"
     assert forgotten is None and pz.store.load("v:v2") is None
+    assert unlinked is None and pz.profile("v1").user_id is None
+    assert pz.profile(user_id="u-1").recently_viewed == ("sku-1",)  # the customer keeps it all
     pz.close()

@@ -572,8 +572,11 @@ def test_django_quickstart(django_project: Path, django_browser: DjangoBrowser) 
     logged_in = django_browser.request("POST", "/admin/login/", form, form_type)
     assert logged_in.status == 302, logged_in.text  # to /admin/: the password was right
     check_greeted(django_browser, "Asha")
-    profile = django_browser.call(op="profile", cookie=cookie)
+    signed_in = visitor_cookie(logged_in)  # a new visitor id at login, as the doc says
+    assert signed_in != cookie
+    profile = django_browser.call(op="profile", cookie=signed_in)
     assert profile["traits"]["first_name"] == "Asha"
+    assert "first_name" not in django_browser.call(op="profile", cookie=cookie)["traits"]
 
 
 def test_django_quickstart_jinja2(django_browser: DjangoBrowser) -> None:

@@ -198,12 +198,35 @@ def test_a_new_visitor_at_logout(pz: Personalizer) -> None:
     pz.store.note_new_visitor = noted.append  # type: ignore[attr-defined]
     handle = RequestPersonalize(pz, "v-1", Page(type="home"))
     handle.identify("u-1", {"first_name": "Ann"})
-    assert "Hi Ann" in handle.render("top") and handle.new_visitor is None
+    signed_in = handle.visitor_id
+    assert "Hi Ann" in handle.render("top")
     fresh = handle.start_new_visitor()
-    assert handle.new_visitor == Visitor(fresh, True) and noted == [fresh]
+    assert handle.new_visitor == Visitor(fresh, True) and noted[-1] == fresh
     assert (handle.visitor_id, handle.user_id) == (fresh, None)
     assert "Hi there" in handle.render("top")  # decided afresh, for the new visitor
-    assert pz.profile("v-1").user_id == "u-1"  # the customer's own profile is kept
+    assert pz.profile(user_id="u-1").traits["first_name"] == "Ann"  # the customer's is kept
+    # A copy of the cookie from before the logout no longer opens it.
+    assert pz.profile(signed_in).user_id is None and "Hi there" in pz.render(
+        signed_in, Page(type="home")
+    )
+
+
+def test_a_login_gives_the_browser_a_new_visitor_id(pz: Personalizer) -> None:
+    # As Django cycles the session key: a cookie planted or copied before the login (a shared
+    # kiosk) must not open the customer's profile afterwards.
+    pz.track("v-planted", "Product Viewed", {"product_id": "sku-1"})
+    handle = RequestPersonalize(pz, "v-planted", Page(type="home"))
+    handle.identify("u-1", {"first_name": "Ann"})
+    fresh = handle.new_visitor
+    assert fresh is not None and fresh.is_new and handle.visitor_id == fresh.id != "v-planted"
+    assert pz.profile(fresh.id).user_id == "u-1"  # the new cookie is the customer's
+    assert pz.profile(user_id="u-1").recently_viewed == ("sku-1",)  # the history joined
+    planted = pz.profile("v-planted")
+    assert planted.user_id is None and planted.recently_viewed == ()
+    assert "Hi Ann" in handle.render("top")
+    # Again for the customer already signed in on this request: the traits only.
+    handle.identify("u-1", {"last_name": "Lee"})
+    assert handle.new_visitor == fresh and pz.profile(fresh.id).traits["last_name"] == "Lee"
 
 
 def test_static_files() -> None:

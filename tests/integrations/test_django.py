@@ -345,9 +345,11 @@ class TestLogin:
     def test_logging_in_links_the_visitor_to_the_customer(self, pz: Personalizer) -> None:
         user = make_user(first_name="Asha", email="asha@example.com")
         client = Client()
-        visitor = visitor_of(client.get("/"), pz)
+        before = visitor_of(client.get("/"), pz)
         response = client.post("/login/", {"username": "asha", "password": "pw-123456"})
         assert response.status_code == 302
+        visitor = visitor_of(response, pz)  # a new visitor id at login, as a new session key
+        assert visitor != before and pz.profile(before).user_id is None
         profile = pz.profile(visitor)
         assert profile.user_id == str(user.pk)
         assert profile.traits["first_name"] == "Asha"
@@ -369,8 +371,9 @@ class TestLogin:
         ):
             pz = get_personalizer()
             client = Client()
-            visitor = visitor_of(client.get("/"), pz)
-            client.post("/login/", {"username": "asha", "password": "pw-123456"})
+            client.get("/")
+            response = client.post("/login/", {"username": "asha", "password": "pw-123456"})
+            visitor = visitor_of(response, pz)
             assert dict(pz.profile(visitor).traits) == {"vip": True, "login": "asha"}
             assert pz.profile(visitor).user_id == str(user.pk)
 
@@ -394,8 +397,9 @@ class TestLogout:
     def test_logging_out_makes_the_browser_a_new_visitor(self, pz: Personalizer) -> None:
         user = make_user(first_name="Asha")
         client = Client()
-        customers_visitor = visitor_of(client.get("/"), pz)
-        client.post("/login/", {"username": "asha", "password": "pw-123456"})
+        client.get("/")
+        login = client.post("/login/", {"username": "asha", "password": "pw-123456"})
+        customers_visitor = visitor_of(login, pz)
         assert "Hi Asha" in client.get("/").content.decode()
         views = pz.profile(user_id=str(user.pk)).counters["Page Viewed"]
         response = client.post("/logout/")
@@ -408,15 +412,18 @@ class TestLogout:
         assert client.get("/who/").json() == {"visitor": fresh, "user": None}
         assert pz.profile(fresh).user_id is None and "first_name" not in pz.profile(fresh).traits
         assert pz.profile(user_id=str(user.pk)).counters["Page Viewed"] == views
-        assert pz.profile(customers_visitor).user_id == str(user.pk)  # the customer keeps it
+        assert pz.profile(user_id=str(user.pk)).traits["first_name"] == "Asha"  # kept
+        # A copy of the cookie from before the logout no longer opens it.
+        assert pz.profile(customers_visitor).user_id is None
 
     def test_alogout_over_asgi(self, pz: Personalizer) -> None:
         user = make_user(first_name="Asha")
 
         async def scenario() -> tuple[str, Any, Any]:
             client = AsyncClient()
-            customers_visitor = visitor_of(await client.get("/async/"), pz)
-            await client.post("/login/", {"username": "asha", "password": "pw-123456"})
+            await client.get("/async/")
+            login = await client.post("/login/", {"username": "asha", "password": "pw-123456"})
+            customers_visitor = visitor_of(login, pz)
             logout = await client.post("/async-logout/")
             return customers_visitor, logout, await client.get("/async/")
 
@@ -424,7 +431,8 @@ class TestLogout:
         fresh = visitor_of(logout, pz)
         assert fresh != customers_visitor and pz.profile(fresh).user_id is None
         assert "Hi there" in after.content.decode()
-        assert pz.profile(customers_visitor).user_id == str(user.pk)
+        assert pz.profile(customers_visitor).user_id is None  # unlinked at the logout
+        assert pz.profile(user_id=str(user.pk)).traits["first_name"] == "Asha"
 
 
 # -- ASGI --------------------------------------------------------------------------------------

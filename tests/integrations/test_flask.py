@@ -602,10 +602,12 @@ class TestFlaskLogin:
 
     def test_login_links_the_visitor_to_the_customer(self, app: Flask, client: FlaskClient) -> None:
         client.get("/p/w-1")  # browsing anonymously
-        visitor = visitor_of(client, app)
+        before = visitor_of(client, app)
         assert client.get("/whoami").json["user"] is None
         client.post("/login")
         pz = personalizer_of(app)
+        visitor = visitor_of(client, app)  # a new visitor id at login, as a new session
+        assert visitor != before and pz.profile(before).user_id is None
         profile = pz.profile(visitor)
         assert profile.user_id == "u-42"
         assert profile.traits["first_name"] == "Asha"
@@ -617,8 +619,8 @@ class TestFlaskLogin:
 
     def test_logout_makes_the_browser_a_new_visitor(self, app: Flask, client: FlaskClient) -> None:
         client.get("/")
-        customers_visitor = visitor_of(client, app)
         client.post("/login")
+        customers_visitor = visitor_of(client, app)
         assert "Hi Asha" in client.get("/").text
         pz = personalizer_of(app)
         views = pz.profile(user_id="u-42").counters["Page Viewed"]
@@ -631,7 +633,8 @@ class TestFlaskLogin:
         assert client.get("/whoami").json == {"visitor": fresh, "user": None}
         assert pz.profile(fresh).user_id is None and "first_name" not in pz.profile(fresh).traits
         assert pz.profile(user_id="u-42").counters["Page Viewed"] == views
-        assert pz.profile(customers_visitor).user_id == "u-42"  # the customer keeps it
+        assert pz.profile(user_id="u-42").traits["first_name"] == "Asha"  # the customer's kept
+        assert pz.profile(customers_visitor).user_id is None  # the old cookie opens nothing
 
     def test_a_login_on_the_first_request_links_the_new_visitor(
         self, app: Flask, client: FlaskClient

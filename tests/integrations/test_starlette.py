@@ -385,8 +385,10 @@ class TestTemplates:
 
     def test_a_logout_view_starts_a_new_visitor(self, client: TestClient, pz: Personalizer) -> None:
         client.get("/")
-        customers_visitor = visitor_of(client)
+        before = visitor_of(client)
         client.post("/login")
+        customers_visitor = visitor_of(client)  # a new visitor id at login
+        assert customers_visitor != before and pz.profile(before).user_id is None
         assert "Hi Asha" in client.get("/").text
         views = pz.profile(user_id="u-42").counters["Page Viewed"]
         response = client.post("/sign-out")
@@ -398,7 +400,8 @@ class TestTemplates:
         assert "Hi there" in client.get("/").text
         assert pz.profile(fresh).user_id is None and "first_name" not in pz.profile(fresh).traits
         assert pz.profile(user_id="u-42").counters["Page Viewed"] == views
-        assert pz.profile(customers_visitor).user_id == "u-42"  # the customer keeps it
+        assert pz.profile(user_id="u-42").traits["first_name"] == "Asha"  # the customer's kept
+        assert pz.profile(customers_visitor).user_id is None  # the old cookie opens nothing
 
     def test_a_bad_csp_nonce_renders_the_tags_without_it(
         self, pz: Personalizer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
