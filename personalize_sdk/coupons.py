@@ -104,6 +104,11 @@ class CouponCheck:
     """The variant of that campaign ("" for a code issued without one), likewise."""
     discount: str | None = None
     """The variant's display text for the discount (`CouponBook` only)."""
+    code: str | None = None
+    """The code as it was issued (a static code as configured), once it is known to be
+    authentic. A shopper may type it in lower case, without its hyphens, or with I for 1 and O
+    for 0, and it verifies all the same: key a redemption ledger on this, not on the text
+    typed, or one code is redeemed once per spelling."""
 
 
 @attrs.frozen(kw_only=True)
@@ -113,6 +118,8 @@ class _Unmasked:
     prefix: bytes
     payload: int
     tag: int
+    spelled: str
+    """Its canonical spelling, as `issue` writes it."""
 
     @property
     def campaign_hint(self) -> int:
@@ -194,9 +201,7 @@ class CouponSigner:
         prefix_bytes = prefix.encode("ascii")
         tag = self._tag(prefix_bytes, payload, identity)
         masked = payload ^ self._mask(prefix_bytes, tag)
-        symbols = _encode((masked << TAG_BITS) | tag, _SYMBOLS)
-        groups = [symbols[start : start + 4] for start in range(0, _SYMBOLS, 4)]
-        return "-".join([prefix, *groups] if prefix else groups)
+        return _spelled(prefix, (masked << TAG_BITS) | tag)
 
     def verify(
         self,
@@ -236,7 +241,9 @@ class CouponSigner:
         prefix_bytes = prefix.encode("ascii")
         tag = number & ((1 << TAG_BITS) - 1)
         payload = (number >> TAG_BITS) ^ self._mask(prefix_bytes, tag)
-        return _Unmasked(prefix=prefix_bytes, payload=payload, tag=tag)
+        return _Unmasked(
+            prefix=prefix_bytes, payload=payload, tag=tag, spelled=_spelled(prefix, number)
+        )
 
     def _authentic(self, unmasked: _Unmasked, identity: bytes) -> bool:
         """Whether `unmasked` was issued under this secret for the campaign `identity` names."""
@@ -269,6 +276,7 @@ class CouponSigner:
             campaign_id=campaign_id,
             variant=variant,
             discount=discount,
+            code=code.spelled,
         )
 
     def _tag(self, prefix: bytes, payload: int, identity: bytes) -> int:
@@ -509,9 +517,14 @@ class CouponBook:
         key = self._static.get(_normalized(code))
         if key is not None:
             campaign_id, variant = key
-            discount = self.policies[key].discount
+            policy = self.policies[key]
             return CouponCheck(
-                valid=True, reason="ok", campaign_id=campaign_id, variant=variant, discount=discount
+                valid=True,
+                reason="ok",
+                campaign_id=campaign_id,
+                variant=variant,
+                discount=policy.discount,
+                code=policy.code,
             )
         if self.signer is None:
             return _MALFORMED
@@ -530,6 +543,13 @@ class CouponBook:
                     candidate.discount,
                 )
         return _FORGED
+
+
+def _spelled(prefix: str, number: int) -> str:
+    """A unique code's canonical spelling: the prefix, then its symbols in groups of four."""
+    symbols = _encode(number, _SYMBOLS)
+    groups = [symbols[start : start + 4] for start in range(0, _SYMBOLS, 4)]
+    return "-".join([prefix, *groups] if prefix else groups)
 
 
 _MALFORMED = CouponCheck(valid=False, reason="malformed")

@@ -66,6 +66,7 @@ def test_round_trip(signer):
         expires_at=EXPIRY,
         campaign_id="welcome",
         variant="a",
+        code=code,
     )
     anonymous = signer.verify(code, T0, **WELCOME_A)  # no shopper to compare: not compared
     assert (anonymous.valid, anonymous.campaign_id, anonymous.variant) == (True, "welcome", "a")
@@ -439,6 +440,7 @@ def test_book_verifies_its_unique_codes_naming_campaign_and_variant(book):
             campaign_id="winback",
             variant=variant,
             discount=discount,
+            code=coupon.code,  # as issued, though typed in lower case
         )
         assert book.verify(coupon.code, T0 + DAY).valid  # no shopper given: not compared
         assert book.verify(coupon.code, T0, visitor_key="visitor-2").reason == "wrong_shopper"
@@ -475,7 +477,12 @@ def test_book_static_codes(book):
     for typed in ("WELCOME10", "welcome10", " Welcome10 ", "WELCOME-10"):
         check = book.verify(typed, T0)
         assert check == CouponCheck(
-            valid=True, reason="ok", campaign_id="welcome", variant="default", discount="10%"
+            valid=True,
+            reason="ok",
+            campaign_id="welcome",
+            variant="default",
+            discount="10%",
+            code="WELCOME10",  # as configured, whatever was typed
         )
     assert book.verify("flash11", T0).campaign_id == "flash"
     assert book.verify("WELCOME11", T0).reason == "malformed"
@@ -662,3 +669,16 @@ def test_a_shopper_sees_one_unique_code_from_the_first_page_on_and_after_login(
     assert T0 // 60 * 60 + seconds_into_the_minute + 48 * 3600 <= expiry.pop()
     check = pz.coupons.verify(codes.pop(), clock.now)
     assert check.valid and check.campaign_id == "side"
+
+
+def test_every_spelling_of_a_code_names_the_one_code_issued(book):
+    # The ledger of redeemed codes keys on `check.code`: one code, one redemption.
+    issued = book.code_for("winback", "a", "visitor-1", T0).code
+    compact = issued.replace("-", "")
+    spellings = {
+        issued, issued.lower(), compact, " ".join(compact), f"\t{issued}\n",
+        issued.replace("1", "I").replace("0", "O"), issued.replace("1", "l"),
+    }  # fmt: skip
+    redeemed = {book.verify(typed, T0, visitor_key="visitor-1").code for typed in spellings}
+    assert redeemed == {issued}
+    assert book.verify("WB-" + "0" * 24, T0).code is None  # nothing authentic, no code
