@@ -160,6 +160,17 @@ class VisitorCookie:
         return attributes
 
 
+def shared_cacheable(cache_control: str | bytes | None) -> bool:
+    """Whether a response's Cache-Control lets a shared cache (a CDN) keep it: ``public`` or
+    ``s-maxage``, and not ``private`` or ``no-store``. The visitor cookie is never set on such
+    a response: kept and served to every new shopper, it would make them all one visitor."""
+    if not cache_control:
+        return False
+    text = cache_control.decode("latin-1") if isinstance(cache_control, bytes) else cache_control
+    names = {part.split("=", 1)[0].strip().lower() for part in text.split(",")}
+    return bool(names & {"public", "s-maxage"}) and not names & {"private", "no-store"}
+
+
 def visitor_cookie(
     visitor: Visitor, signer: Signer, settings: IntegrationSettings, *, https: bool
 ) -> VisitorCookie:

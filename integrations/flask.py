@@ -46,7 +46,13 @@ from ._handle import RequestPersonalize
 from ._pages import PageResolver
 from ._settings import IntegrationSettings
 from ._static import asset_tags, static_file
-from ._visitor import Visitor, request_visitor, set_cookie_header, visitor_from_header
+from ._visitor import (
+    Visitor,
+    request_visitor,
+    set_cookie_header,
+    shared_cacheable,
+    visitor_from_header,
+)
 
 try:  # Flask-Login is optional: without it there is no customer to read or to identify on login
     import flask_login
@@ -196,6 +202,8 @@ class _Runtime:
         name = self.settings.cookie_name
         if any(header.startswith(name + "=") for header in response.headers.getlist("Set-Cookie")):
             return  # the view set (or deleted) it on purpose
+        if shared_cacheable(response.headers.get("Cache-Control")):
+            return
         header = set_cookie_header(
             visitor, self.personalizer.signer, self.settings, https=request.is_secure
         )

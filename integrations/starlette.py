@@ -61,7 +61,7 @@ from ._starlette_templates import (
     personalize_assets,
     personalize_slot,
 )
-from ._visitor import Visitor, request_visitor, set_cookie_header
+from ._visitor import Visitor, request_visitor, set_cookie_header, shared_cacheable
 
 __all__ = [
     "PersonalizeMiddleware",
@@ -192,7 +192,11 @@ class PersonalizeMiddleware:
         raw = list(raw)
         if is_page or varies:
             raw = with_vary_cookie(raw)
-        if (is_page or visitor.is_new) and not sets_cookie(raw, self.settings.cookie_name):
+        if (
+            (is_page or visitor.is_new)
+            and not sets_cookie(raw, self.settings.cookie_name)
+            and not shared_cacheable(response_header(raw, b"cache-control"))
+        ):
             https = scope.get("scheme") == "https"
             header = set_cookie_header(visitor, self.personalizer.signer, self.settings,
                                        https=https)  # fmt: skip

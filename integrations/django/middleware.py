@@ -31,7 +31,7 @@ from django.utils.cache import patch_vary_headers
 from personalize_sdk import Page
 
 from .._handle import RequestPersonalize
-from .._visitor import Visitor, request_visitor, visitor_cookie
+from .._visitor import Visitor, request_visitor, shared_cacheable, visitor_cookie
 from .apps import Runtime, get_runtime
 
 logger = logging.getLogger("personalize_sdk.django")
@@ -140,6 +140,8 @@ def _set_cookie(
 ) -> None:
     name = runtime.settings.cookie_name
     if name in response.cookies:  # the view set (or deleted) it on purpose
+        return
+    if shared_cacheable(response.get("Cache-Control")):
         return
     cookie = visitor_cookie(
         visitor, runtime.personalizer.signer, runtime.settings, https=request.is_secure()

@@ -19,6 +19,7 @@ from personalize_sdk.integrations._visitor import (
     cookie_values,
     request_visitor,
     set_cookie_header,
+    shared_cacheable,
     visitor_from_cookie,
     visitor_from_header,
 )
@@ -280,3 +281,16 @@ def test_a_new_visitor_is_told_to_a_store_that_asks_and_a_failing_hint_breaks_no
     pz.store.note_new_visitor = broken  # type: ignore[attr-defined]
     assert request_visitor("pz_vid=forged.value", "pz_vid", pz).is_new
     assert "could not note a new visitor" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("cache_control", "shared"),
+    [
+        (None, False), ("", False), ("no-cache", False), ("max-age=60", False),
+        ("public, max-age=86400", True), ("Public", True), (b"s-maxage=300", True),
+        ("max-age=0, S-MaxAge=60", True), ("public, private", False),
+        ("public, no-store", False), ("private, max-age=60", False),
+    ],
+)  # fmt: skip
+def test_shared_cacheable(cache_control: str | bytes | None, shared: bool) -> None:
+    assert shared_cacheable(cache_control) is shared

@@ -146,6 +146,12 @@ class TestVisitorCookie:
             assert client.get("/api/widgets/").json()[0]["campaign_id"] == "welcome-bar"
             assert "Vary" not in client.get("/who/")  # nothing of the shopper in it
 
+    def test_no_cookie_on_what_a_shared_cache_may_keep(self, pz: Personalizer) -> None:
+        for cache in ("public, max-age=86400", "s-maxage=600"):
+            response = Client().get("/logo.gif", {"cache": cache})
+            assert response.status_code == 200 and "pz_vid" not in response.cookies
+        assert "pz_vid" in Client().get("/logo.gif", {"cache": "private, max-age=60"}).cookies
+
     def test_over_https_the_cookie_is_secure(self, pz: Personalizer) -> None:
         assert Client().get("/", secure=True).cookies["pz_vid"]["secure"]
 

@@ -67,6 +67,11 @@ def make_app(extension: Personalize | None = None, testing: bool = True, **setti
     def missing() -> str:
         abort(404)
 
+    @app.get("/logo.gif")
+    def logo() -> Any:  # what a CDN may keep for everyone
+        cache = request.args.get("cache", "public, max-age=86400")
+        return b"GIF89a", 200, {"Content-Type": "image/gif", "Cache-Control": cache}
+
     @app.get("/lost")
     def lost() -> Any:  # a 404 page with the shop's slots
         return render_template_string(PAGE, message="?"), 404
@@ -131,6 +136,13 @@ class TestVisitorCookie:
         assert client.get("/api/widgets").json[0]["campaign_id"] == "welcome-bar"
         for path in ("/whoami", "/api/cart", "/missing"):
             assert "Vary" not in client.get(path).headers, path  # nothing of the shopper
+
+    def test_no_cookie_on_what_a_shared_cache_may_keep(self, client: FlaskClient) -> None:
+        for cache in ("public, max-age=86400", "s-maxage=600"):
+            response = client.get("/logo.gif", query_string={"cache": cache})
+            assert response.status_code == 200 and "Set-Cookie" not in response.headers
+        private = client.get("/logo.gif", query_string={"cache": "private, max-age=60"})
+        assert private.headers["Set-Cookie"].startswith("pz_vid=")
 
     def test_of_two_cookies_the_page_and_the_beacon_take_the_first_that_verifies(
         self, app: Flask

@@ -91,6 +91,10 @@ def make_routes(templates: Jinja2Templates) -> list[Any]:
     async def gone(request: Request) -> Response:
         return HTMLResponse("<p>no such page</p>", status_code=404)
 
+    async def logo(request: Request) -> Response:  # what a CDN may keep for everyone
+        cache = request.query_params.get("cache", "public, max-age=86400")
+        return Response(b"GIF89a", media_type="image/gif", headers={"cache-control": cache})
+
     async def missing(request: Request) -> Response:  # a 404 page with the shop's slots
         return templates.TemplateResponse(request, "page.html", {"message": "?"}, 404)
 
@@ -119,6 +123,7 @@ def make_routes(templates: Jinja2Templates) -> list[Any]:
         Route("/sign-out", sign_out, methods=["POST"]),
         Route("/gone", gone),
         Route("/missing", missing),
+        Route("/logo.gif", logo),
         Route("/api/widgets", widgets_api),
         Route("/boom", boom),
         WebSocketRoute("/ws", echo),
@@ -328,6 +333,13 @@ class TestPageViews:
         assert our_cookies(api) == []  # renewed on pages only, as before
         for response in (client.get("/api/whoami/x"), client.get("/gone")):
             assert "vary" not in response.headers  # nothing of the shopper in these
+
+    def test_no_cookie_on_what_a_shared_cache_may_keep(self, client: TestClient) -> None:
+        # Kept by a CDN with the cookie, it would make every new shopper the same visitor.
+        for cache in ("public, max-age=86400", "s-maxage=600"):
+            response = client.get("/logo.gif", params={"cache": cache})
+            assert response.status_code == 200 and our_cookies(response) == []
+        assert our_cookies(client.get("/logo.gif", params={"cache": "private, max-age=60"}))
 
     def test_can_be_turned_off(self, pz: Personalizer, tracked: Tracked) -> None:
         with TestClient(make_app(pz, track_page_views=False)) as client:

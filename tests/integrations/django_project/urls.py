@@ -37,6 +37,13 @@ def api(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"visitor": request.personalize.visitor_id})  # type: ignore[attr-defined]
 
 
+def logo(request: HttpRequest) -> HttpResponse:
+    """What a CDN may keep for everyone."""
+    response = HttpResponse(b"GIF89a", content_type="image/gif")
+    response["Cache-Control"] = request.GET.get("cache", "public, max-age=86400")
+    return response
+
+
 def missing(request: HttpRequest) -> HttpResponse:
     """A 404 page with the shop's slots."""
     return render(request, "page.html", {"title": "Not found"}, status=404)
@@ -92,6 +99,7 @@ urlpatterns = [
     path("page/", page),
     path("form/", form),
     path("missing/", missing),
+    path("logo.gif", logo),
     path("api/widgets/", widgets_api),
     path("async/", async_page),
     path("login/", LoginView.as_view()),
