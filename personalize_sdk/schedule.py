@@ -170,6 +170,23 @@ class Schedule:
         set_(self, "_upper", math.inf if self.end is None else float(self.end))
         calendar = bool(self.days or self.hours)
         set_(self, "_week", _week_table(self.days, self.hours) if calendar else None)
+        if calendar and self.start is not None and self.end is not None:
+            self._check_ever_active()
+
+    def _check_ever_active(self) -> None:
+        """A window shorter than a week may miss every day and hour it names (11 November is
+        not a Saturday): a campaign that can never show is a mistake to say at load, not a
+        widget that silently never appears. Minute by minute, with `active` itself."""
+        start, end = float(self.start), float(self.end)  # type: ignore[arg-type]
+        if end - start >= _NEVER_CHECKED_SECONDS:
+            return  # a week or more holds every minute of the week
+        first = math.floor(start / 60) * 60
+        if not any(self.active(max(start, first + 60 * n)) for n in range(_minutes(start, end))):
+            raise ConfigError(
+                f"never live: no minute from start to end falls on its days and hours "
+                f"(in {self.timezone})",
+                field="days" if self.days else "hours",
+            )
 
     def active(self, now: float) -> bool:
         """Whether the campaign runs at `now` (epoch seconds). A NaN `now` is never active, nor is
@@ -207,6 +224,14 @@ class Schedule:
             return cls(start, end, timezone_name, days, hours)
         except ConfigError as error:
             raise ConfigError(error.message, field=f"{field}.{error.field}") from None
+
+
+_NEVER_CHECKED_SECONDS = 7 * 86_400
+
+
+def _minutes(start: float, end: float) -> int:
+    """The minutes (started) from `start` to `end`."""
+    return math.ceil(end / 60) - math.floor(start / 60)
 
 
 def _check_instant(value: object, name: str) -> None:

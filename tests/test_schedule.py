@@ -525,3 +525,26 @@ def test_errors_are_prefixed_with_the_given_field() -> None:
     with pytest.raises(ConfigError) as raised:
         Schedule.from_dict(5, field="campaigns[2].schedule")  # type: ignore[arg-type]
     assert raised.value.field == "campaigns[2].schedule"
+
+
+def test_a_window_that_misses_all_its_days_and_hours_is_a_config_error() -> None:
+    # 11 November 2026 is a Wednesday: a weekend-only flash sale that day can never show.
+    singles_day = {"start": "2026-11-11T00:00:00", "end": "2026-11-12T00:00:00",
+                   "timezone": "Asia/Shanghai"}  # fmt: skip
+    with pytest.raises(ConfigError, match=r"never live") as raised:
+        Schedule.from_dict({**singles_day, "days": ["sat", "sun"]})
+    assert raised.value.field == "schedule.days" and "Asia/Shanghai" in str(raised.value)
+    with pytest.raises(ConfigError, match=r"schedule\.hours: never live"):
+        Schedule.from_dict({"start": "2026-11-11T08:00:00", "end": "2026-11-11T09:00:00",
+                            "hours": ["18:00-23:00"]})  # fmt: skip
+    # One minute of overlap is enough, at either end of the window.
+    assert Schedule.from_dict({**singles_day, "days": ["wed"]}).active(
+        datetime(2026, 11, 11, 12, tzinfo=timezone(timedelta(hours=8))).timestamp()
+    )
+    Schedule.from_dict({"start": "2026-11-11T08:59:00", "end": "2026-11-11T09:30:00",
+                        "hours": ["08:00-09:00"]})  # fmt: skip
+    Schedule.from_dict({"start": "2026-11-11T00:00:00", "end": "2026-11-11T18:01:00",
+                        "hours": ["18:00-23:00"]})  # fmt: skip
+    # A week or more holds every day: not checked (and never an error).
+    Schedule.from_dict({"start": "2026-11-11T00:00:00", "end": "2026-11-18T00:00:00",
+                        "days": ["sun"]})  # fmt: skip
