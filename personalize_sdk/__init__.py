@@ -18,6 +18,7 @@ from ._exceptions import (
 )
 from ._limits import EventLimits
 from .beacon import BeaconResult
+from .campaign_verdict import CampaignVerdict
 from .catalog import CallableCatalog, Catalog, MemoryCatalog, Product
 from .config import Config, SegmentDefinition, Settings
 from .intent import IntentExplanation, IntentFactor
@@ -34,6 +35,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BeaconResult",
     "CallableCatalog",
+    "CampaignVerdict",
     "Cart",
     "CartItem",
     "Catalog",

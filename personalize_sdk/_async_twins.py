@@ -21,6 +21,7 @@ from .memory_store import MemoryStore
 
 if TYPE_CHECKING:
     from .beacon import BeaconResult
+    from .campaign_verdict import CampaignVerdict
     from .page import Page
     from .personalizer import Explanation, Personalizer
     from .profile import Profile
@@ -104,6 +105,14 @@ class AsyncTwins:
         """`forget` for async code: in a worker thread unless the store is in memory (an
         erasure goes to the store and waits for it)."""
         return await self._off_the_loop(self.forget, user_or_visitor_id)
+
+    async def aexplain_widgets(
+        self: Personalizer, visitor_id: str | None, page: Page, *, user_id: str | None = None
+    ) -> list[CampaignVerdict]:
+        return await self._io_free(
+            visitor_id, user_id, self.explain_widgets, visitor_id, page, user_id=user_id,
+            _catalog=True,
+        )  # fmt: skip
 
     async def aunlink(self: Personalizer, visitor_id: str) -> None:
         """`unlink` for async code: in a worker thread unless the store is in memory."""

@@ -48,25 +48,34 @@ class Audience:
     def matches(self, profile: Profile, segments: frozenset[str], page: Page, view: View) -> bool:
         """Does this shopper, on this page, belong to the audience? (page type is indexed by the
         caller, but checked here too so an audience stands on its own)."""
+        return self.unmet(profile, segments, page, view) is None
+
+    def unmet(
+        self, profile: Profile, segments: frozenset[str], page: Page, view: View
+    ) -> str | None:
+        """The first of its rules this shopper, on this page, does not meet (the field's
+        name: ``"page_types"``, ``"segments_any"`` ...), or None when they belong."""
         if self.page_types and page.type not in self.page_types:
-            return False
+            return "page_types"
         if self._path_match is not None and self._path_match(page.path) is None:
-            return False
+            return "paths"
         if self.devices and page.device not in self.devices:
-            return False
+            return "devices"
         if self.visitor != "any" and (profile.sessions >= 2) != (self.visitor == "returning"):
-            return False
+            return "visitor"
         if self.segments_any and self.segments_any.isdisjoint(segments):
-            return False
+            return "segments_any"
         if self.segments_all and not self.segments_all <= segments:
-            return False
+            return "segments_all"
         if self.segments_none and not self.segments_none.isdisjoint(segments):
-            return False
+            return "segments_none"
         if self.geo is not None:
             where = location_of(profile.traits)
             if where is None or not self.geo.contains(*where):
-                return False
-        return self._condition_match is None or self._condition_match(view())
+                return "geo"
+        if self._condition_match is None or self._condition_match(view()):
+            return None
+        return "condition"
 
     @classmethod
     def from_dict(cls, raw: Any, *, field: str = "audience") -> Audience:

@@ -68,6 +68,9 @@ class CampaignIndex:
             for slot, by_page in slots.items()
         }
         self.slots: tuple[str, ...] = tuple(sorted(self._slots))
+        self._in_slot: Mapping[str, tuple[Campaign, ...]] = {
+            slot: tuple(c for c in ranked if c.slot == slot) for slot in self.slots
+        }
         self.uses_popularity = any(c.kind == "recommendations" for c in self.campaigns)
         self.reads_segments = any(_reads_segments(c) for c in self.campaigns)
         """Does any campaign target segments or show them in its copy? If none does, a page
@@ -79,6 +82,10 @@ class CampaignIndex:
             return ()
         found = by_page.get(page_type)
         return by_page.get(ANY_PAGE, ()) if found is None else found
+
+    def in_slot(self, slot: str) -> tuple[Campaign, ...]:
+        """The slot's campaigns on every page type, by priority."""
+        return self._in_slot.get(slot, ())
 
     def __len__(self) -> int:
         return len(self.campaigns)
@@ -94,18 +101,34 @@ def eligible(
     session_timeout: float,
 ) -> bool:
     """Is the campaign live now, for this shopper on this page, within its frequency caps?"""
+    return ineligible(campaign, profile, segments, page, now, view, session_timeout) is None
+
+
+def ineligible(
+    campaign: Campaign,
+    profile: Profile,
+    segments: frozenset[str],
+    page: Page,
+    now: float,
+    view: View,
+    session_timeout: float,
+) -> str | None:
+    """Why the campaign may not show now, for this shopper on this page (``"schedule"``,
+    ``"audience.<rule>"``, ``"caps.<cap>"``), or None when it may."""
     schedule = campaign.schedule
     if schedule is not None and not schedule.active(now):
-        return False
-    if not campaign.audience.matches(profile, segments, page, view):
-        return False
+        return "schedule"
+    unmet = campaign.audience.unmet(profile, segments, page, view)
+    if unmet is not None:
+        return "audience." + unmet
     caps = campaign.caps
     if caps.unlimited:
-        return True
+        return None
     local_date = schedule.local_date if schedule is not None else _utc_date
-    return caps.allows(
+    blocking = caps.blocking(
         profile.exposures.get(campaign.id), profile.session, now, session_timeout, local_date
     )
+    return None if blocking is None else "caps." + blocking
 
 
 def variant_for(campaign: Campaign, profile: Profile) -> str:

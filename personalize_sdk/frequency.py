@@ -49,29 +49,43 @@ class FrequencyCap:
         local_date: Callable[[float], date],
     ) -> bool:
         """May the shopper be shown the campaign once more, now?"""
+        return self.blocking(exposure, session, now, session_timeout, local_date) is None
+
+    def blocking(
+        self,
+        exposure: Exposure | None,
+        session: Session | None,
+        now: float,
+        session_timeout: float,
+        local_date: Callable[[float], date],
+    ) -> str | None:
+        """The cap that keeps the campaign from the shopper now (``"lifetime"``,
+        ``"after_dismiss"``, ``"after_conversion"``, ``"per_session"``, ``"per_day"``), or
+        None when it may be shown once more."""
         if exposure is None:
-            return True
+            return None
         if self.lifetime is not None and exposure.shown >= self.lifetime:
-            return False
+            return "lifetime"
         # The current session, if the shopper is still in it.
         started = None
         if session is not None and now - session.last_at <= session_timeout:
             started = session.started_at
-        for at, rule in ((exposure.dismissed_at, self.after_dismiss),
-                         (exposure.converted_at, self.after_conversion)):  # fmt: skip
+        for at, rule, name in ((exposure.dismissed_at, self.after_dismiss, "after_dismiss"),
+                               (exposure.converted_at, self.after_conversion,
+                                "after_conversion")):  # fmt: skip
             if at is not None and _blocks(rule, at, started, now, local_date):
-                return False
+                return name
         if (
             self.per_session is not None
             and started is not None
             and sum(1 for t in exposure.recent if t >= started) >= self.per_session
         ):
-            return False
+            return "per_session"
         if self.per_day is not None:
             today = local_date(now)
             if sum(1 for t in exposure.recent if local_date(t) == today) >= self.per_day:
-                return False
-        return True
+                return "per_day"
+        return None
 
     @classmethod
     def from_dict(cls, raw: Any, *, field: str = "caps") -> FrequencyCap:

@@ -32,6 +32,7 @@ from ._stats import Stats
 from ._validation import check_id, validate_event, validate_traits
 from .beacon import BeaconResult, parse_body
 from .campaign import Campaign
+from .campaign_verdict import CampaignVerdict
 from .catalog import Catalog, as_catalog
 from .config import Config, Settings, load_config
 from .config_file import FileConfigSource
@@ -461,6 +462,23 @@ class Personalizer(AsyncTwins):
         except Exception as error:  # noqa: BLE001
             self._failed("affinities", error)
             return {"category": {}, "brand": {}}
+
+    def explain_widgets(
+        self, visitor_id: str | None, page: Page, *, user_id: str | None = None
+    ) -> list[CampaignVerdict]:
+        """Why each campaign of the config shows this shopper on this page, or why not: slot
+        by slot, by priority, as `widgets` decides (its schedule, the rule of its audience or
+        the frequency cap that kept it away, nothing to show, another campaign first in its
+        slot). For a developer asking why a campaign does not appear; `str()` of a verdict
+        reads as a line. Raises on a bad page or a store fault (unlike `widgets`)."""
+        if not isinstance(page, Page):
+            raise InvalidEvent(
+                f"expected a Page, got {type(page).__name__}", field="page", kind="type"
+            )
+        live = self._live
+        profile, stored, key = self._load(visitor_id, user_id)
+        segments = self._segments_of(live, profile, stored, key)
+        return live.pipeline.explain(profile, segments, page, self.clock())
 
     def widgets(
         self,

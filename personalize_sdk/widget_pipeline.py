@@ -20,10 +20,11 @@ import attrs
 from ._exceptions import InvalidEvent
 from .beacon import Interaction, check_entry
 from .campaign import CONTROL, Campaign
+from .campaign_verdict import SHOWN, CampaignVerdict, detail_of
 from .catalog import Catalog, MemoryCatalog
 from .config import Config, Settings
 from .coupons import CouponBook
-from .decision import CampaignIndex, assignment_unit, eligible, sticky_variant, variant_for
+from .decision import CampaignIndex, assignment_unit, ineligible, sticky_variant, variant_for
 from .intent import intent_score
 from .page import Page
 from .popularity_feed import COUNTED_EVENTS, PopularityFeed
@@ -86,31 +87,70 @@ class WidgetPipeline:
         """One widget per slot (or for `slot` only): the highest-priority campaign that is
         live, targets the shopper, is within its caps and has something to show."""
         settings = self._settings
-        scene = Scene(
-            profile=profile,
-            page=page,
-            segments=segments,
-            now=now,
-            half_life=settings.half_life,
-            beacon=self.config.widgets.beacon_url,
-            catalog=self.catalog,
-            popularity=self.popularity,
-            coupons=self._coupon_code,
-            default_currency=self.config.widgets.currency,
-        )
+        scene = self._scene(profile, segments, page, now)
         view = _ViewOf(profile, page, segments, now, settings)
         found = []
         index = self.campaigns
         timeout = settings.session_timeout
         for slot_name in index.slots if slot is None else (slot,):
             for campaign in index.candidates(slot_name, page.type):
-                if not eligible(campaign, profile, segments, page, now, view, timeout):
+                if ineligible(campaign, profile, segments, page, now, view, timeout) is not None:
                     continue
                 widget = self._widget(campaign, variant_for(campaign, profile), scene)
                 if widget is not None:
                     found.append(widget)
                     break
         return found
+
+    def explain(
+        self, profile: Profile, segments: frozenset[str], page: Page, now: float
+    ) -> list[CampaignVerdict]:
+        """Every campaign, slot by slot in the decision's order: shown, or why not (see
+        `campaign_verdict`). It decides as `widgets` does, and goes on past a slot's winner."""
+        scene = self._scene(profile, segments, page, now)
+        view = _ViewOf(profile, page, segments, now, self._settings)
+        timeout = self._settings.session_timeout
+        verdicts = []
+        for slot in self.campaigns.slots:
+            winner: str | None = None
+            for campaign in self.campaigns.in_slot(slot):
+                reason = ineligible(campaign, profile, segments, page, now, view, timeout)
+                variant = None
+                if reason is None:
+                    variant = variant_for(campaign, profile)
+                    if winner is not None:
+                        reason = "slot_taken"
+                    elif self._widget(campaign, variant, scene) is None:
+                        reason = "nothing_to_show"
+                    else:
+                        reason, winner = SHOWN, campaign.id
+                detail = detail_of(reason, campaign, page, profile, segments, winner)
+                if reason == SHOWN and variant == CONTROL:
+                    detail = "in the holdout: shown nothing, counted as the control group"
+                verdict = CampaignVerdict(
+                    campaign_id=campaign.id,
+                    slot=slot,
+                    shown=reason == SHOWN,
+                    reason=reason,
+                    detail=detail,
+                    variant=variant,
+                )
+                verdicts.append(verdict)
+        return verdicts
+
+    def _scene(self, profile: Profile, segments: frozenset[str], page: Page, now: float) -> Scene:
+        return Scene(
+            profile=profile,
+            page=page,
+            segments=segments,
+            now=now,
+            half_life=self._settings.half_life,
+            beacon=self.config.widgets.beacon_url,
+            catalog=self.catalog,
+            popularity=self.popularity,
+            coupons=self._coupon_code,
+            default_currency=self.config.widgets.currency,
+        )
 
     def check_beacon(
         self, entries: list[Any], profile: Profile, visitor_id: str | None, now: float

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from personalize_sdk import Personalizer
+from personalize_sdk import Page, Personalizer
 from personalize_sdk.sqlite_store import SQLiteStore
 from tests.helpers import Clock, view
 
@@ -48,11 +48,11 @@ def test_each_twin_uses_a_blocking_store_off_the_event_loop(tmp_path: Path, cloc
             await pz.aalias("v1", "u-1"),
             await pz.aforget("v2"),
             await pz.aunlink("v1"),
+            await pz.aexplain_widgets("v1", Page(type="home")),
         ]
 
-    loop_thread, (explained, affinities, beacon, customer, forgotten, unlinked) = asyncio.run(
-        calls()
-    )
+    loop_thread, outcome = asyncio.run(calls())
+    explained, affinities, beacon, customer, forgotten, unlinked, verdicts = outcome
     assert store.threads and loop_thread not in store.threads
     assert (explained.segments, affinities) == expected and "watches" in affinities["category"]
     assert beacon.accepted == 1 and pz.profile(user_id="u-1").exposures["bar"].shown == 1
@@ -60,4 +60,5 @@ def test_each_twin_uses_a_blocking_store_off_the_event_loop(tmp_path: Path, cloc
     assert forgotten is None and pz.store.load("v:v2") is None
     assert unlinked is None and pz.profile("v1").user_id is None
     assert pz.profile(user_id="u-1").recently_viewed == ("sku-1",)  # the customer keeps it all
+    assert [(v.campaign_id, v.shown) for v in verdicts] == [("bar", True)]
     pz.close()

@@ -10,6 +10,7 @@ from personalize_sdk import Personalizer, Widget
 EXPORTED = {
     "BeaconResult",
     "CallableCatalog",
+    "CampaignVerdict",
     "Cart",
     "CartItem",
     "Catalog",
