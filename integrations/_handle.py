@@ -13,6 +13,7 @@ new visitor's cookie on the response (Django and Flask-Login call it on their lo
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ from personalize_sdk import Page, Personalizer, Profile, Widget
 from ._visitor import Visitor, fresh_visitor
 
 _NOTHING = Markup("")
+logger = logging.getLogger("personalize_sdk.integrations")
 
 
 class RequestPersonalize:
@@ -84,16 +86,20 @@ class RequestPersonalize:
         pz = self.pz
         old = self.visitor_id
         profile = pz.identify(old, user_id=user_id, traits=traits)
-        if profile is None:
-            return None
+        if already:
+            return profile
+        # Also when the traits were refused (a profile full of them): the link was made.
+        fresh = fresh_visitor(pz)
+        linked = pz.identify(fresh.id, user_id=user_id)
+        if linked is None:  # the store failed: keep the visitor the login linked, if it did
+            if profile is not None:
+                self.user_id = user_id
+            return profile
         self.user_id = user_id
-        if not already:
-            fresh = fresh_visitor(pz)
-            if pz.identify(fresh.id, user_id=user_id) is not None:
-                self.new_visitor = fresh
-                self.visitor_id = fresh.id
-                pz.unlink(old)
-        return profile
+        self.new_visitor = fresh
+        self.visitor_id = fresh.id
+        _unlink(pz, old)
+        return profile if profile is not None else linked
 
     def start_new_visitor(self) -> str:
         """At logout: from here on the browser is a new anonymous visitor (its id returned), so
@@ -108,7 +114,7 @@ class RequestPersonalize:
         self.user_id = None
         self._forget_decision()
         # A copy of the old cookie (taken before the logout) no longer opens the profile.
-        self.pz.unlink(old)
+        _unlink(self.pz, old)
         return visitor.id
 
     @property
@@ -182,3 +188,12 @@ class RequestPersonalize:
     def _forget_decision(self) -> None:
         self._slots = None
         self._widgets = None
+
+
+def _unlink(pz: Personalizer, visitor_id: str) -> None:
+    """`unlink`, which a login or a logout never fails for: with the store away, the old
+    visitor id stays linked (logged, as any store fault is), and the browser has its new one."""
+    try:
+        pz.unlink(visitor_id)
+    except Exception:
+        logger.warning("could not unlink the visitor id the browser had", exc_info=True)

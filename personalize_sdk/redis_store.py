@@ -683,8 +683,16 @@ class RedisStore:
         self._publish(*keys)
 
     def unlink(self, visitor_id: str) -> None:
-        self._before_direct("forget", _FORGET_FLUSH)
-        self._direct(lambda: self.redis.delete(self.keys.link(visitor_id)))
+        """The link gone, and the visitor out of its customer's set of visitors (else a later
+        `alias` or `forget` of that customer would find it, and relink or erase it). A login
+        page or a logout waits for the queue no longer than an identify does."""
+        self._before_direct("unlink", _IDENTIFY_FLUSH)
+        link = self.keys.link(visitor_id)
+        user = self._direct(lambda: self.redis.get(link))
+        self._direct(lambda: self.redis.delete(link))
+        if user is not None:
+            visitors = self.keys.visitors(user.decode() if isinstance(user, bytes) else user)
+            self._direct(lambda: self.redis.srem(visitors, visitor_id))
         with self._lock:
             self._links.pop(visitor_id, None)
             self._changed_here(f"l:{visitor_id}")

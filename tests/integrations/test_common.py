@@ -230,6 +230,17 @@ def test_a_login_gives_the_browser_a_new_visitor_id(pz: Personalizer) -> None:
     assert handle.new_visitor == fresh and pz.profile(fresh.id).traits["last_name"] == "Lee"
 
 
+def test_a_login_rotates_the_visitor_id_even_when_the_traits_are_refused(pz: Personalizer) -> None:
+    # A customer synced from a CRM with a profile full of traits: identify links the visitor
+    # and refuses the new traits; the planted cookie must not stay linked for it.
+    pz.identify(None, user_id="u-1", traits={f"t{n}": n for n in range(200)})
+    handle = RequestPersonalize(pz, "v-planted", Page(type="home"))
+    handle.identify("u-1", {"one_more": 1})
+    assert handle.new_visitor is not None and handle.user_id == "u-1"
+    assert pz.profile(handle.visitor_id).user_id == "u-1"
+    assert pz.profile("v-planted").user_id is None
+
+
 def test_static_files() -> None:
     script = static_file("personalize.js")
     assert script is not None and script.content_type.startswith("text/javascript")
