@@ -202,7 +202,7 @@ class _Runtime:
         name = self.settings.cookie_name
         if any(header.startswith(name + "=") for header in response.headers.getlist("Set-Cookie")):
             return  # the view set (or deleted) it on purpose
-        if shared_cacheable(response.headers.get("Cache-Control")):
+        if shared_cacheable(",".join(response.headers.getlist("Cache-Control"))):
             return
         header = set_cookie_header(
             visitor, self.personalizer.signer, self.settings, https=request.is_secure

@@ -195,7 +195,9 @@ class PersonalizeMiddleware:
         if (
             (is_page or visitor.is_new)
             and not sets_cookie(raw, self.settings.cookie_name)
-            and not shared_cacheable(response_header(raw, b"cache-control"))
+            and not shared_cacheable(
+                b",".join(v for k, v in raw if k.lower() == b"cache-control")  # every header
+            )
         ):
             https = scope.get("scheme") == "https"
             header = set_cookie_header(visitor, self.personalizer.signer, self.settings,

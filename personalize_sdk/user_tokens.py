@@ -7,14 +7,16 @@ products. So the collector links a device to a customer, on a client key, only w
 carries a token the shop's backend issued for that user id at login (`Personalizer.user_token`),
 as Braze's SDK authentication does with a signed JWT.
 
-A token is ``"<expires>|<user id>.<tag>"``: the expiry (epoch seconds) and the user id, HMAC-signed
-with a key derived for this purpose alone (a visitor cookie or a coupon is no token). Time is
-passed in.
+A token is ``"<expires>|<user id>.<tag>"``: the expiry (epoch seconds) and the user id (its UTF-8
+in URL-safe base64, so any id makes an ASCII token), HMAC-signed with a key derived for this
+purpose alone (a visitor cookie or a coupon is no token). Time is passed in.
 """
 
 from __future__ import annotations
 
-from .signing import Signer, derive
+import base64
+
+from .signing import MAX_SIGNED_LENGTH, Signer, derive
 
 DEFAULT_TTL_SECONDS = 30 * 86_400.0
 """A token's lifetime unless the shop says otherwise: about a login session's on a phone."""
@@ -32,7 +34,10 @@ class UserTokens:
             raise ValueError("user_id must be non-empty text")
         if not ttl_seconds > 0:
             raise ValueError("ttl_seconds must be > 0")
-        return self._signer.sign(f"{int(now + ttl_seconds)}|{user_id}")
+        token = self._signer.sign(f"{int(now + ttl_seconds)}|{_encoded(user_id)}")
+        if len(token) > MAX_SIGNED_LENGTH:  # it would never verify
+            raise ValueError(f"user_id is too long for a token ({len(user_id)} characters)")
+        return token
 
     def vouches(self, token: object, user_id: str, now: float) -> bool:
         """Whether `token` is ours, for `user_id`, and not expired at `now`."""
@@ -40,4 +45,8 @@ class UserTokens:
         if value is None:
             return False
         expires, _, named = value.partition("|")
-        return named == user_id and expires.isdigit() and int(expires) >= now
+        return named == _encoded(user_id) and expires.isdigit() and int(expires) >= now
+
+
+def _encoded(user_id: str) -> str:
+    return base64.urlsafe_b64encode(user_id.encode("utf-8", "surrogatepass")).decode("ascii")

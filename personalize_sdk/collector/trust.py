@@ -15,7 +15,9 @@ customer's profile. So, on a client key:
   profile);
 - an **event** (track, page, screen) lands on its `anonymousId`: on the customer once a vouched
   identify linked that device, else on the visitor. Its `userId` is not used (nor forwarded);
-  an event with a `userId` and no `anonymousId` is not applied;
+  an event with a `userId` and no `anonymousId` is not applied. Its `messageId` gets ``c:``
+  before it (`client_message_id`), so a profile never takes a backend's event for a retry of
+  a client's;
 - what only the shop can know is refused: the widget interactions (`SERVER_ONLY_EVENTS`:
   `Widget Shown` and the rest come from the beacon, which checks the campaign, the variant and
   the caps) and the orders, refunds and cancellations (a forged order would buy the
@@ -26,6 +28,7 @@ A server key (`server_keys`, the shop's own backends) is trusted with user ids a
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from .. import events as ev
@@ -52,12 +55,12 @@ def from_client(item: Inbound, vouches: Vouches) -> tuple[Inbound, bool]:
     if type(item) is Event:
         if item.name in SERVER_ONLY_EVENTS:
             return None, True
-        user_id = item.user_id
-        if user_id is None:
-            return item, False
-        if item.visitor_id is None:
+        if item.user_id is not None and item.visitor_id is None:
             return None, True
-        return item._replace(user_id=None), False  # as the client's every event: not a warning
+        # Its userId unused (as every client event's: not a warning); its messageId its own,
+        # so that a profile that saw it does not take the backend's event of that id for a
+        # retry of it.
+        return item._replace(user_id=None, message_id=client_message_id(item.message_id)), False
     if type(item) is Alias:
         visitor_id = item.visitor_id
         if visitor_id is None or item.previous_id != visitor_id:
@@ -72,3 +75,11 @@ def from_client(item: Inbound, vouches: Vouches) -> tuple[Inbound, bool]:
     if item.visitor_id is None:
         return None, True
     return item._replace(user_id=None), True
+
+
+def client_message_id(message_id: str) -> str:
+    """A client's messageId, apart from the server keys': ``"c:"`` before it (a digest for one
+    too long to take two more characters)."""
+    if len(message_id) <= 253:
+        return "c:" + message_id
+    return "c:" + hashlib.sha256(message_id.encode("utf-8")).hexdigest()

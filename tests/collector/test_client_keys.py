@@ -197,6 +197,23 @@ def test_a_client_cannot_claim_the_backends_message_ids_first(client, pz):
     assert pz.profile("v-attacker").counters == {"Page Viewed": 1}
 
 
+def test_a_clients_message_id_is_its_own_in_the_profile_too(client, pz):
+    # The customer's own app (vouched) and the backend write the same profile: an id the app
+    # used first must not make the backend's order a "retry".
+    token = pz.user_token("42")
+    link = {"anonymousId": "v-app", "userId": "42",
+            "context": {"personalize": {"userToken": token}}}  # fmt: skip
+    assert client.post("/v1/identify", json=link, headers=WEB).status_code == 200
+    page = {"anonymousId": "v-app", "messageId": "o-5", "name": "x"}
+    assert client.post("/v1/page", json=page, headers=WEB).status_code == 200
+    order = {"userId": "42", "messageId": "o-5", "event": "Order Completed",
+             "properties": {"order_id": "o-5", "total": 20.0}}  # fmt: skip
+    assert client.post("/v1/track", json=order, headers=BACKEND).status_code == 200
+    customer = pz.profile(user_id="42")
+    assert customer.orders.count == 1 and customer.counters["Page Viewed"] == 1
+    assert "c:o-5" in customer.message_ids and "o-5" in customer.message_ids
+
+
 def test_a_server_key_is_trusted_with_user_ids(client, pz):
     body = {"anonymousId": "v-support-desk", "userId": "42", "traits": {"tier": "gold"}}
     assert client.post("/v1/identify", json=body, headers=BACKEND).status_code == 200
@@ -220,3 +237,13 @@ def test_tokens_verify_in_another_process_with_the_same_secret(clock):
     assert other.user_tokens.vouches(one.user_token("42"), "42", clock())
     with pytest.raises(Exception, match="user_id"):
         one.user_token("")
+
+
+def test_tokens_for_any_user_id_text(clock):
+    pz = Personalizer(clock=clock, secret="shared-secret-0123456789abcdef")
+    for user_id in ("josé@example.com", "顧客-42", "a|b.c", "x" * 255):
+        token = pz.user_token(user_id)
+        assert token.isascii() and pz.user_tokens.vouches(token, user_id, clock())
+        assert not pz.user_tokens.vouches(token, user_id + "x", clock())
+    with pytest.raises(ValueError, match="too long"):
+        pz.user_token("é" * 255)  # 510 bytes of UTF-8: no token of 512 characters holds it
