@@ -176,12 +176,21 @@ class Schedule:
     def _check_ever_active(self) -> None:
         """A window shorter than a week may miss every day and hour it names (11 November is
         not a Saturday): a campaign that can never show is a mistake to say at load, not a
-        widget that silently never appears. Minute by minute, with `active` itself."""
+        widget that silently never appears. The window's minutes are looked up in the week's
+        table from the local minute `start` falls on, an hour of slack at both ends for a
+        daylight-saving change within it (so a schedule a shift could open is let through)."""
         start, end = float(self.start), float(self.end)  # type: ignore[arg-type]
-        if end - start >= _NEVER_CHECKED_SECONDS:
-            return  # a week or more holds every minute of the week
-        first = math.floor(start / 60) * 60
-        if not any(self.active(max(start, first + 60 * n)) for n in range(_minutes(start, end))):
+        if end - start >= _NEVER_CHECKED_SECONDS or self._week is None:
+            return  # eight days or more hold every minute of the week, whatever the clocks do
+        try:
+            local = datetime.fromtimestamp(start, self._zone)
+        except (OverflowError, ValueError, OSError):
+            return
+        first = local.weekday() * _MINUTES_PER_DAY + local.hour * 60 + local.minute
+        minutes = math.ceil((end - start) / 60)
+        weeks = self._week * 3  # the window, with its slack, runs into the next week
+        lower = _MINUTES_PER_WEEK + first - 60
+        if weeks.find(b"\x01", lower, _MINUTES_PER_WEEK + first + minutes + 60) == -1:
             raise ConfigError(
                 f"never live: no minute from start to end falls on its days and hours "
                 f"(in {self.timezone})",
@@ -226,12 +235,7 @@ class Schedule:
             raise ConfigError(error.message, field=f"{field}.{error.field}") from None
 
 
-_NEVER_CHECKED_SECONDS = 7 * 86_400
-
-
-def _minutes(start: float, end: float) -> int:
-    """The minutes (started) from `start` to `end`."""
-    return math.ceil(end / 60) - math.floor(start / 60)
+_NEVER_CHECKED_SECONDS = 8 * 86_400
 
 
 def _check_instant(value: object, name: str) -> None:
