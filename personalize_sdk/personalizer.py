@@ -406,7 +406,8 @@ class Personalizer(AsyncTwins):
         to the collector with its identify (``context.personalize.userToken``): with a client
         write key, only an identify that carries one links the device to the customer. Issue
         it once the customer has signed in; it expires after `ttl_seconds` (30 days). It is
-        verifiable by every process sharing the secret."""
+        verifiable by every process sharing the secret. A bad id raises `InvalidEvent`, one
+        too long for a token (over about 280 bytes of UTF-8) `ValueError`."""
         check_id(user_id, "user_id", self.limits)
         if self.secret_is_ephemeral and not self._warned_tokens:
             self._warned_tokens = True

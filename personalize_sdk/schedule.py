@@ -174,7 +174,7 @@ class Schedule:
             self._check_ever_active()
 
     def _check_ever_active(self) -> None:
-        """A window shorter than a week may miss every day and hour it names (11 November is
+        """A window shorter than eight days may miss every day and hour it names (11 November is
         not a Saturday): a campaign that can never show is a mistake to say at load, not a
         widget that silently never appears. The window's minutes are looked up in the week's
         table from the local minute `start` falls on, an hour of slack at both ends for a

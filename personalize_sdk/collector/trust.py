@@ -48,8 +48,8 @@ Vouches = Callable[[object, str], bool]
 
 def from_client(item: Inbound, vouches: Vouches) -> tuple[Inbound, bool]:
     """What to apply of `item`, sent with a client key (None: nothing), and whether it asked
-    for what a client key may not do (an identify or alias without a good token, an event
-    with a userId and no anonymousId)."""
+    for what a client key may not do (an identify or alias without a good token, an order or
+    a widget event, an event with a userId and no anonymousId)."""
     if item is None:
         return None, False
     if type(item) is Event:
