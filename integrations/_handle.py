@@ -88,18 +88,17 @@ class RequestPersonalize:
         profile = pz.identify(old, user_id=user_id, traits=traits)
         if already:
             return profile
-        # Also when the traits were refused (a profile full of them): the link was made.
-        fresh = fresh_visitor(pz)
-        linked = pz.identify(fresh.id, user_id=user_id)
-        if linked is None:  # the store failed: keep the visitor the login linked, if it did
-            if profile is not None:
-                self.user_id = user_id
-            return profile
+        # Traits refused (of a wrong type, too many): the login links all the same, without
+        # them, so the visitor's history is the customer's before the browser moves on.
+        if profile is None and pz.identify(old, user_id=user_id) is None:
+            return None  # the store failed: nothing was linked, the visitor stays as it was
         self.user_id = user_id
-        self.new_visitor = fresh
-        self.visitor_id = fresh.id
-        _unlink(pz, old)
-        return profile if profile is not None else linked
+        fresh = fresh_visitor(pz)
+        if pz.identify(fresh.id, user_id=user_id) is not None:
+            self.new_visitor = fresh
+            self.visitor_id = fresh.id
+            _unlink(pz, old)
+        return profile
 
     def start_new_visitor(self) -> str:
         """At logout: from here on the browser is a new anonymous visitor (its id returned), so

@@ -1,9 +1,9 @@
 """`CampaignVerdict`: why a campaign shows on a page, or why not, in words (pure).
 
-`Personalizer.explain_widgets(visitor_id, page)` gives one per campaign of the config, by slot
-and priority as the decision takes them: shown, or the first thing that kept it away (its
-schedule, a rule of its audience, a frequency cap, nothing to show, another campaign first in
-its slot). A shop developer asks it when a campaign does not appear.
+`Personalizer.explain_widgets(visitor_id, page)` gives one per enabled campaign of the config, by
+slot and priority as the decision takes them: shown, or the first thing that kept it away (its
+schedule, a rule of its audience, a frequency cap, nothing to show, a failure to build it,
+another campaign first in its slot). A shop developer asks it when a campaign does not appear.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ class CampaignVerdict:
     """True when this campaign fills its slot on this page (the holdout's empty widget too)."""
     reason: str
     """``"shown"`` or a code: ``"schedule"``, ``"audience.<rule>"``, ``"caps.<cap>"``,
-    ``"nothing_to_show"``, ``"slot_taken"``."""
+    ``"nothing_to_show"``, ``"error"`` (its copy or the catalog raised; `widgets()` skips it),
+    ``"slot_taken"``."""
     detail: str
     """The reason in words, with the values that decided it."""
     variant: str | None = None
@@ -43,11 +44,14 @@ def detail_of(
     profile: Profile,
     segments: frozenset[str],
     winner: str | None = None,
+    failure: Exception | None = None,
 ) -> str:
     """`reason` in words, for this campaign on this page and shopper."""
     audience = campaign.audience
     if reason == SHOWN:
         return "shown"
+    if reason == "error":
+        return f"its widget failed to build: {type(failure).__name__}: {failure}"
     if reason == "schedule":
         return "not live now: outside its schedule"
     if reason == "nothing_to_show":

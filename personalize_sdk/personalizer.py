@@ -407,7 +407,7 @@ class Personalizer(AsyncTwins):
         write key, only an identify that carries one links the device to the customer. Issue
         it once the customer has signed in; it expires after `ttl_seconds` (30 days). It is
         verifiable by every process sharing the secret. A bad id raises `InvalidEvent`, one
-        too long for a token (over about 280 bytes of UTF-8) `ValueError`."""
+        too long for a token (over about 355 bytes of UTF-8) `ValueError`."""
         check_id(user_id, "user_id", self.limits)
         if self.secret_is_ephemeral and not self._warned_tokens:
             self._warned_tokens = True
@@ -470,8 +470,9 @@ class Personalizer(AsyncTwins):
         """Why each campaign of the config shows this shopper on this page, or why not: slot
         by slot, by priority, as `widgets` decides (its schedule, the rule of its audience or
         the frequency cap that kept it away, nothing to show, another campaign first in its
-        slot). For a developer asking why a campaign does not appear; `str()` of a verdict
-        reads as a line. Raises on a bad page or a store fault (unlike `widgets`)."""
+        slot, its copy or the catalog failing). For a developer asking why a campaign does not
+        appear; `str()` of a verdict reads as a line. Asking counts, logs and changes nothing.
+        Raises on a bad page or a store fault (unlike `widgets`)."""
         if not isinstance(page, Page):
             raise InvalidEvent(
                 f"expected a Page, got {type(page).__name__}", field="page", kind="type"

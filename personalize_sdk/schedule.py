@@ -184,13 +184,18 @@ class Schedule:
             return  # eight days or more hold every minute of the week, whatever the clocks do
         try:
             local = datetime.fromtimestamp(start, self._zone)
+            shift = datetime.fromtimestamp(end, self._zone).utcoffset() - local.utcoffset()  # type: ignore[operator]
         except (OverflowError, ValueError, OSError):
             return
+        # The clocks may move by more than an hour (Troll's two, Apia's skipped day): widen the
+        # slack by what they moved between start and end.
+        moved = int(shift.total_seconds() // 60)
         first = local.weekday() * _MINUTES_PER_DAY + local.hour * 60 + local.minute
         minutes = math.ceil((end - start) / 60)
-        weeks = self._week * 3  # the window, with its slack, runs into the next week
-        lower = _MINUTES_PER_WEEK + first - 60
-        if weeks.find(b"\x01", lower, _MINUTES_PER_WEEK + first + minutes + 60) == -1:
+        weeks = self._week * 4  # the window, with its slack, runs into the next weeks
+        lower = _MINUTES_PER_WEEK + first - 60 + min(0, moved)
+        upper = _MINUTES_PER_WEEK + first + minutes + 60 + max(0, moved)
+        if weeks.find(b"\x01", lower, upper) == -1:
             raise ConfigError(
                 f"never live: no minute from start to end falls on its days and hours "
                 f"(in {self.timezone})",

@@ -116,15 +116,25 @@ class WidgetPipeline:
             for campaign in self.campaigns.in_slot(slot):
                 reason = ineligible(campaign, profile, segments, page, now, view, timeout)
                 variant = None
+                failure: Exception | None = None
                 if reason is None:
                     variant = variant_for(campaign, profile)
                     if winner is not None:
                         reason = "slot_taken"
-                    elif self._widget(campaign, variant, scene) is None:
-                        reason = "nothing_to_show"
                     else:
-                        reason, winner = SHOWN, campaign.id
-                detail = detail_of(reason, campaign, page, profile, segments, winner)
+                        # Built here, not by `_widget`: a failure is this answer's to name,
+                        # not a production fault to count, log (once) or raise (strict).
+                        try:
+                            built = self._build_widget(campaign, variant, scene)
+                        except Exception as error:  # noqa: BLE001 - named in the verdict
+                            built, failure = None, error
+                        if failure is not None:
+                            reason = "error"
+                        elif built is None:
+                            reason = "nothing_to_show"
+                        else:
+                            reason, winner = SHOWN, campaign.id
+                detail = detail_of(reason, campaign, page, profile, segments, winner, failure)
                 if reason == SHOWN and variant == CONTROL:
                     detail = "in the holdout: shown nothing, counted as the control group"
                 verdict = CampaignVerdict(

@@ -151,3 +151,22 @@ def test_a_bad_page_raises(clock) -> None:
     pz = Personalizer({"campaigns": [bar("c")]}, clock=clock)
     with pytest.raises(InvalidEvent, match="expected a Page"):
         pz.explain_widgets("v-1", "/")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_campaign_that_fails_to_build_is_named_not_counted(clock, strict: bool) -> None:
+    config = {"campaigns": [
+        bar("broken", priority=2, text="{{ first_name.upper(1, 2) }}"),
+        bar("fallback", priority=1),
+    ]}  # fmt: skip
+    pz = Personalizer(config, clock=clock, strict=strict)
+    pz.identify("v-1", traits={"first_name": "Ann"})
+    before = pz.stats()
+    found = verdicts(pz)
+    assert (found["broken"].shown, found["broken"].reason) == (False, "error")
+    assert "failed to build" in found["broken"].detail and "upper" in found["broken"].detail
+    assert found["fallback"].shown
+    assert pz.stats() == before  # a question, not a production fault
+    if not strict:  # the page itself still counts it, and shows the next campaign
+        assert [w.campaign_id for w in pz.widgets("v-1", HOME)] == ["fallback"]
+        assert pz.stats()["errors.widgets.copy.broken"] == 1

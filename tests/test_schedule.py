@@ -548,3 +548,28 @@ def test_a_window_that_misses_all_its_days_and_hours_is_a_config_error() -> None
     # A week or more holds every day: not checked (and never an error).
     Schedule.from_dict({"start": "2026-11-11T00:00:00", "end": "2026-11-18T00:00:00",
                         "days": ["sun"]})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("zone", "start", "end", "days", "hours"),
+    [
+        # Troll moves its clocks by two hours: 06:00-07:00 local is reached at 04:00 UTC.
+        ("Antarctica/Troll", "2026-03-29T00:00:00+00:00", "2026-03-29T05:00:00+00:00", (),
+         ((360, 420),)),
+        # Apia skipped Friday 30 December 2011: the Saturday comes a day early.
+        ("Pacific/Apia", "2011-12-29T22:00:00", "2011-12-31T02:00:00", (5,), ()),
+        ("Asia/Kathmandu", "2026-11-13T23:50:00", "2026-11-14T00:20:00", (4,), ((1430, 10),)),
+    ],
+)  # fmt: skip
+def test_a_window_live_only_across_a_big_clock_change_is_not_refused(
+    zone: str, start: str, end: str, days: tuple[int, ...], hours: tuple[tuple[int, int], ...]
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    def instant(text: str) -> float:
+        moment = datetime.fromisoformat(text)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))).timestamp()
+
+    lower, upper = instant(start), instant(end)
+    schedule = Schedule(lower, upper, zone, frozenset(days), hours)  # loads
+    assert any(schedule.active(t) for t in range(int(lower), int(upper), 60))

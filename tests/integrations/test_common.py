@@ -241,6 +241,18 @@ def test_a_login_rotates_the_visitor_id_even_when_the_traits_are_refused(pz: Per
     assert pz.profile("v-planted").user_id is None
 
 
+def test_a_login_with_traits_of_a_wrong_type_keeps_the_visitors_history(
+    pz: Personalizer,
+) -> None:
+    pz.track("v-1", "Product Added", {"product_id": "sku-1", "price": 10.0, "quantity": 1})
+    handle = RequestPersonalize(pz, "v-1", Page(type="home"))
+    assert handle.identify("u-1", {"email": 42}) is None  # the traits refused, and said so
+    assert handle.user_id == "u-1" and handle.new_visitor is not None
+    customer = pz.profile(user_id="u-1")
+    assert [item.product_id for item in customer.cart.items] == ["sku-1"]  # not left behind
+    assert "email" not in customer.traits and pz.profile("v-1").user_id is None
+
+
 def test_static_files() -> None:
     script = static_file("personalize.js")
     assert script is not None and script.content_type.startswith("text/javascript")
