@@ -45,16 +45,12 @@ class Audience:
         default=None, repr=False, eq=False
     )
 
-    def matches(self, profile: Profile, segments: frozenset[str], page: Page, view: View) -> bool:
-        """Does this shopper, on this page, belong to the audience? (page type is indexed by the
-        caller, but checked here too so an audience stands on its own)."""
-        return self.unmet(profile, segments, page, view) is None
-
     def unmet(
         self, profile: Profile, segments: frozenset[str], page: Page, view: View
     ) -> str | None:
         """The first of its rules this shopper, on this page, does not meet (the field's
-        name: ``"page_types"``, ``"segments_any"`` ...), or None when they belong."""
+        name: ``"page_types"``, ``"segments_any"`` ...), or None when they belong. The page type
+        is indexed by the caller, but checked here too so an audience stands on its own."""
         if self.page_types and page.type not in self.page_types:
             return "page_types"
         if self._path_match is not None and self._path_match(page.path) is None:

@@ -2,7 +2,8 @@
 
 `CampaignIndex` groups campaigns by slot and page type once, at config load, each group sorted
 by priority, so a decision looks only at the campaigns that could apply to this slot on this
-kind of page, best first, and stops at the first one that is eligible and has something to show.
+kind of page, best first, and stops at the first one that `ineligible` lets through and has
+something to show.
 With many campaigns the cost grows with the campaigns of one slot and page type, not with all.
 """
 
@@ -89,19 +90,6 @@ class CampaignIndex:
 
     def __len__(self) -> int:
         return len(self.campaigns)
-
-
-def eligible(
-    campaign: Campaign,
-    profile: Profile,
-    segments: frozenset[str],
-    page: Page,
-    now: float,
-    view: View,
-    session_timeout: float,
-) -> bool:
-    """Is the campaign live now, for this shopper on this page, within its frequency caps?"""
-    return ineligible(campaign, profile, segments, page, now, view, session_timeout) is None
 
 
 def ineligible(

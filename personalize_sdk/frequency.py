@@ -40,17 +40,6 @@ class FrequencyCap:
             and self.after_conversion == "show"
         )
 
-    def allows(
-        self,
-        exposure: Exposure | None,
-        session: Session | None,
-        now: float,
-        session_timeout: float,
-        local_date: Callable[[float], date],
-    ) -> bool:
-        """May the shopper be shown the campaign once more, now?"""
-        return self.blocking(exposure, session, now, session_timeout, local_date) is None
-
     def blocking(
         self,
         exposure: Exposure | None,
