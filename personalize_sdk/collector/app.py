@@ -100,11 +100,11 @@ class Collector:
             return _error(503, "overloaded, retry later", retry_after="1")
         self._in_flight += 1
         try:
-            items, scope = await self._read(request, kind)
+            items = await self._read(request, kind)
             if self._inline:
-                self._apply(items, scope)
+                self._apply(items)
             else:
-                await run_in_threadpool(self._apply, items, scope)
+                await run_in_threadpool(self._apply, items)
         except BadRequest as bad:
             self.counts[f"rejected.{bad.reason}"] += 1
             return _error(bad.status, bad.message)
@@ -124,10 +124,8 @@ class Collector:
             self._in_flight -= 1
         return Response(_OK, media_type="application/json")
 
-    async def _read(self, request: Request, kind: str) -> tuple[list[Inbound], str]:
-        """The request's messages, checked, and the de-duplication scope of its key's kind:
-        ``""`` for a server key, ``"client:"`` for a client key (so a client cannot claim a
-        messageId first and have the backend's real event dropped as its duplicate)."""
+    async def _read(self, request: Request, kind: str) -> list[Inbound]:
+        """The request's messages, checked, and as a client key may send them (see `trust`)."""
         batch = kind in BATCH_ROUTES
         limit = MAX_BATCH_BYTES if batch else MAX_EVENT_BYTES
         headers = request.headers
@@ -174,9 +172,7 @@ class Collector:
                 parse_message(entry, None, f"batch[{n}]", received_at, skew, shared, limits)
                 for n, entry in enumerate(entries)
             ]
-        if key in self.settings.server_keys:
-            return items, ""
-        return self._from_client(items), "client:"
+        return items if key in self.settings.server_keys else self._from_client(items)
 
     def _from_client(self, items: list[Inbound]) -> list[Inbound]:
         """What a client key may do of `items` (see `trust`); the rest counted, and logged
@@ -207,10 +203,8 @@ class Collector:
                 )
         return kept
 
-    def _apply(self, items: Sequence[Inbound], scope: str = "") -> None:
+    def _apply(self, items: Sequence[Inbound]) -> None:
         ids = [_message_id(item) for item in items]
-        if scope:
-            ids = [None if i is None else scope + i for i in ids]
         claimed = [i for i in ids if i is not None]
         first = iter(self.dedup.claim(claimed) if claimed else ())
         failed: list[str] = []

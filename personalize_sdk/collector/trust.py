@@ -15,9 +15,10 @@ customer's profile. So, on a client key:
   profile);
 - an **event** (track, page, screen) lands on its `anonymousId`: on the customer once a vouched
   identify linked that device, else on the visitor. Its `userId` is not used (nor forwarded);
-  an event with a `userId` and no `anonymousId` is not applied. Its `messageId` gets ``c:``
-  before it (`client_message_id`), so a profile never takes a backend's event for a retry of
-  a client's;
+  an event with a `userId` and no `anonymousId` is not applied;
+- every message's `messageId` gets ``c:`` before it (`client_message_id`): neither the
+  collector's de-duplication nor a profile takes a backend's message for a retry of a
+  client's;
 - what only the shop can know is refused: the widget interactions (`SERVER_ONLY_EVENTS`:
   `Widget Shown` and the rest come from the beacon, which checks the campaign, the variant and
   the caps) and the orders, refunds and cancellations (a forged order would buy the
@@ -68,8 +69,10 @@ def from_client(item: Inbound, vouches: Vouches) -> tuple[Inbound, bool]:
         if not vouches(item.user_token, item.user_id):
             return None, True
         # A device link, as a vouched identify makes: the visitor's history joins the customer.
-        return Identify(visitor_id, item.user_id, {}, item.message_id, item.user_token), False
+        message_id = _own(item.message_id)
+        return Identify(visitor_id, item.user_id, {}, message_id, item.user_token), False
     assert type(item) is Identify
+    item = item._replace(message_id=_own(item.message_id))
     if item.user_id is None or vouches(item.user_token, item.user_id):
         return item, False
     if item.visitor_id is None:
@@ -78,8 +81,13 @@ def from_client(item: Inbound, vouches: Vouches) -> tuple[Inbound, bool]:
 
 
 def client_message_id(message_id: str) -> str:
-    """A client's messageId, apart from the server keys': ``"c:"`` before it (a digest for one
-    too long to take two more characters)."""
+    """A client's messageId, apart from the server keys' (in the collector's de-duplication and
+    in the profile alike): ``"c:"`` before it (a digest for one too long to take two more
+    characters)."""
     if len(message_id) <= 253:
         return "c:" + message_id
     return "c:" + hashlib.sha256(message_id.encode("utf-8")).hexdigest()
+
+
+def _own(message_id: str | None) -> str | None:
+    return None if message_id is None else client_message_id(message_id)
