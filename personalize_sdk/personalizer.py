@@ -467,7 +467,7 @@ class Personalizer(AsyncTwins):
     def explain_widgets(
         self, visitor_id: str | None, page: Page, *, user_id: str | None = None
     ) -> list[CampaignVerdict]:
-        """Why each campaign of the config shows this shopper on this page, or why not: slot
+        """Why each enabled campaign of the config shows this shopper on this page, or not: slot
         by slot, by priority, as `widgets` decides (its schedule, the rule of its audience or
         the frequency cap that kept it away, nothing to show, another campaign first in its
         slot, its copy or the catalog failing). For a developer asking why a campaign does not
